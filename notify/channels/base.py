@@ -1,0 +1,261 @@
+"""What a channel type is: its settings declared as data, and the two things that differ per provider.
+
+An adapter module (one per type, `notify/channels/<type>.py`) defines a `Channel` subclass with a
+`spec` (a `ChannelSpec`: fields, which template part it takes, its format, how it threads) and
+implements `send` (rendered message + thread reference -> request -> `Receipt`) and, optionally,
+`check_online`. The dispatcher owns retries, rate limits, journaling and fallbacks for all of them;
+the config loader validates and redacts settings from the same `spec.fields` declaration.
+
+Built-in and third-party types register the same way: an entry point in the group
+`notify.channels` naming the `Channel` subclass.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+
+if TYPE_CHECKING:
+    import httpx
+
+FieldKind = Literal["str", "int", "float", "bool", "list", "dict", "str_or_list", "url"]
+"""How a setting is typed in channels.yaml. `str_or_list` is a list of strings, or one string
+(`to: a@b.c`, or a path to an audience file); `url` is a string starting with http:// or https://."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting of a channel type, declared once: validation, `check`, docs and redaction read it."""
+
+    name: str
+    kind: FieldKind = "str"
+    required: bool = False
+    secret: bool = False  # never printed, logged or journaled
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    help: str = ""  # one line, shown in errors ("how to fix") and `channels --types -v`
+
+
+# Settings every channel takes (CONTRACT.md, "channels.yaml"). The config loader adds them to
+# each type's own fields; `base_url` only to types whose spec says `http=True`.
+COMMON_FIELDS: tuple[Field, ...] = (
+    Field("type", required=True, help="one of the types `notify channels --types` lists"),
+    Field("enabled", "bool", default=True, help="false keeps the channel configured but unused"),
+    Field("rate_limit", help="requests per period, like 10/s, 600/min or 1000/h"),
+    Field("concurrency", "int", default=4, help="requests in flight at once on this channel"),
+    Field("timeout", "float", default=15.0, help="seconds to wait for one request"),
+    Field("retries", "int", default=3, help="retries after the first attempt, for 429/5xx/timeouts"),
+    Field("fallback", help="another channel's name, used for deliveries that finally fail"),
+    Field("description", default="", help="free text shown by `notify channels`"),
+    Field(
+        "overflow",
+        default="error",
+        choices=("error", "truncate"),
+        help="what to do with a message over the channel's limit",
+    ),
+)
+BASE_URL_FIELD = Field(
+    "base_url", "url", help="the root the provider's documented paths hang from (or the sandbox)"
+)
+
+Part = Literal["short", "body"]
+"""`short`: one plain text for SMS and social posts. `body`: subject + Markdown body for email/chat."""
+
+Format = Literal["plain", "email", "slack", "telegram", "discord", "teams", "webhook"]
+"""The format `body`/`short` is converted to for a channel type (see notify.render.formats)."""
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """A channel type, as data."""
+
+    type: str
+    fields: tuple[Field, ...]  # the type's own settings (COMMON_FIELDS are added for it)
+    part: Part
+    format: Format
+    per_recipient: bool = False  # `to:` lists recipients (email, sms): one delivery per recipient
+    http: bool = True  # talks HTTP: takes `base_url`, uses the shared httpx client
+    default_base_url: str | None = None
+    threading: str = "none"  # one line for docs / `channels --types`: how later updates thread
+    summary: str = ""  # one line: what the type delivers to
+
+
+@dataclass(frozen=True)
+class Length:
+    """A rendered message's length as its channel counts it, with the channel's limit."""
+
+    value: int
+    limit: int
+    unit: str  # "segments", "weighted", "graphemes", "characters", "bytes"
+    detail: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"encoding": "GSM-7"}
+
+    @property
+    def ok(self) -> bool:
+        return self.value <= self.limit
+
+    def describe(self) -> str:
+        extra = ", ".join(f"{k} {v}" for k, v in self.detail.items())
+        text = f"{self.value}/{self.limit} {self.unit}"
+        return f"{text} ({extra})" if extra else text
+
+    def to_json(self) -> dict[str, Any]:
+        return {"value": self.value, "limit": self.limit, "unit": self.unit, **self.detail}
+
+
+@dataclass(frozen=True)
+class Message:
+    """What one channel sends, already in its own format (see `ChannelSpec.format`)."""
+
+    text: str  # plain (sms, social), mrkdwn, Telegram HTML, Discord/Teams markdown, email text part
+    subject: str | None = None  # email subject; chat title; single line, no CR/LF
+    html: str | None = None  # email HTML part
+    status: str | None = None  # the incident status this update sets (cards, Slack root edit)
+    link: str | None = None  # the status page link (kept by truncation, shown on cards)
+
+    def rendered(self) -> dict[str, Any]:
+        """The fields that would go out, for `preview --json`."""
+        out: dict[str, Any] = {"text": self.text}
+        if self.subject is not None:
+            out["subject"] = self.subject
+        if self.html is not None:
+            out["html"] = self.html
+        return out
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who one delivery goes to: an address, number, or the channel / chat / account / endpoint."""
+
+    address: str
+    fields: Mapping[str, Any] = field(default_factory=dict)  # `recipient.*` in templates
+
+    @property
+    def locale(self) -> str | None:
+        value = self.fields.get("locale")
+        return str(value) if value else None
+
+    @property
+    def tags(self) -> frozenset[str]:
+        value = self.fields.get("tags") or ()
+        return frozenset(value)
+
+
+@dataclass(frozen=True)
+class ThreadRef:
+    """What this incident's earlier successful deliveries on this channel and recipient left.
+
+    Each entry is the `Receipt.thread_data` of one earlier delivery (plus "provider_message_id").
+    Empty for an incident's first update: the adapter then starts a thread.
+    """
+
+    root: Mapping[str, Any] | None = None  # the incident's first delivery here
+    previous: Mapping[str, Any] | None = None  # the latest one
+    history: tuple[Mapping[str, Any], ...] = ()  # all of them, oldest first (email References)
+
+
+@dataclass
+class Receipt:
+    """A provider's answer, as the dispatcher needs it."""
+
+    ok: bool
+    provider_message_id: str | None = None
+    thread_data: dict[str, Any] = field(default_factory=dict)  # kept for later updates; no secrets
+    error: str | None = None  # one line: what the provider said and what to check; no secrets
+    retryable: bool = False  # 429, 5xx, timeouts, dropped connections
+    retry_after: float | None = None  # seconds the provider asked us to wait, when it said
+    status_code: int | None = None
+
+
+class SessionStore(Protocol):
+    """Small persistent key-value store (journal-backed) for provider sessions (Bluesky)."""
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def set(self, key: str, value: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class DeliveryContext:
+    """What an adapter may use besides the message: shared clients and the update it belongs to."""
+
+    http: httpx.AsyncClient  # shared by every HTTP channel; adapters pass their own timeout
+    store: SessionStore
+    incident: Mapping[str, Any]  # id, title, status, impact, components, started_at (ISO 8601)
+    update: Mapping[str, Any]  # number, status, message, at, next_update_at, key, template
+    org: Mapping[str, Any]  # organization.* from channels.yaml
+    delivery_key: str  # stable per (update, channel, recipient): derive idempotency keys from it
+    attempt: int = 1
+
+
+class ChannelCheckError(Exception):
+    """`check --online` found the credentials or target wrong; the message says what to check."""
+
+
+class Channel(ABC):
+    """Base of every channel adapter. Subclasses set `spec` and implement `send`."""
+
+    spec: ClassVar[ChannelSpec]
+
+    def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
+        # `settings` is validated by the config loader: every declared field present (default
+        # filled in), typed, plus the COMMON_FIELDS and, for HTTP types, base_url.
+        self.name = name
+        self.settings = dict(settings)
+
+    @property
+    def timeout(self) -> float:
+        return float(self.settings.get("timeout") or 15.0)
+
+    @property
+    def base_url(self) -> str:
+        url = self.settings.get("base_url") or self.spec.default_base_url or ""
+        return str(url).rstrip("/")
+
+    def validate(self) -> list[tuple[str, str]]:
+        """Cross-field rules the field declarations cannot say ("from or messaging_service_sid").
+
+        Returns (field, message-with-how-to-fix) pairs; empty when the settings are fine.
+        """
+        return []
+
+    def recipients(self) -> list[Recipient]:
+        """Who this channel delivers to. Per-recipient types list `to`; others one target."""
+        to = self.settings.get("to")
+        if self.spec.per_recipient and to is not None:
+            values = [to] if isinstance(to, str) else list(to)
+            return [Recipient(address=str(v)) for v in values]
+        return [Recipient(address=self.target())]
+
+    def target(self) -> str:
+        """The one recipient of a non-per-recipient channel, as shown in tables and the journal."""
+        return self.name
+
+    def validate_recipient(self, recipient: Recipient) -> str | None:
+        """None when the address is valid for this type, else what is wrong and how to fix it."""
+        return None
+
+    @abstractmethod
+    def measure(self, message: Message) -> Length | None:
+        """The message's length as this platform counts it, against its limit (None: no limit)."""
+
+    @abstractmethod
+    async def send(
+        self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
+    ) -> Receipt:
+        """Deliver one message; never raise for a provider's answer, return a failed Receipt.
+
+        Network errors (timeouts, refused or dropped connections) may propagate as httpx or OSError
+        exceptions: the dispatcher treats them as retryable.
+        """
+
+    async def check_online(self, ctx: DeliveryContext) -> str:
+        """Prove the credentials work without sending anything; return what was proven.
+
+        Raise ChannelCheckError (message without secrets) when they do not.
+        """
+        return "no online check for this type"
+
+    async def close(self) -> None:
+        """Release connections (SMTP pools); called once after a run."""

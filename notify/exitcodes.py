@@ -1,0 +1,16 @@
+"""The exit codes scripts act on (CONTRACT.md, "Exit codes")."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    """Every delivery succeeded (or, with --key, had already succeeded)."""
+    DELIVERY_FAILED = 1
+    """At least one recipient did not get the update after retries and fallbacks."""
+    INVALID_INPUT = 2
+    """Usage, config, template, variables, recipients, secrets: nothing sent, nothing recorded."""
+    INTERRUPTED = 130
+    """Ctrl-C or SIGTERM: the journal says what went out; `notify retry` finishes the rest."""

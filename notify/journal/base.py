@@ -1,0 +1,192 @@
+"""The journal's interface: incidents, updates, deliveries, thread references, sessions.
+
+SQLite implements it today (notify.journal.sqlite); a shared PostgreSQL journal is the planned next
+backend, so nothing outside this package may use SQL. The journal knows nothing of providers:
+thread data and provider ids are opaque JSON to it. Nothing secret is ever written here.
+
+Delivery statuses (CONTRACT.md): pending -> unknown (claimed, request in flight) -> sent | failed.
+`skipped` is written for suppressed recipients. A row is unique per (update, channel, recipient),
+which is what makes `--key` and `retry` safe.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from notify.channels.base import ThreadRef
+
+PENDING = "pending"
+IN_FLIGHT = "unknown"  # claimed by a run; stays `unknown` if that run dies mid-request
+SENT = "sent"
+FAILED = "failed"
+SKIPPED = "skipped"
+FINAL_STATUSES = frozenset({SENT, SKIPPED})
+RETRYABLE_STATUSES = frozenset({PENDING, FAILED, IN_FLIGHT})
+
+
+@dataclass
+class Incident:
+    id: str
+    title: str
+    status: str
+    impact: str | None = None
+    components: list[str] = field(default_factory=list)
+    started_at: str = ""  # ISO 8601, UTC
+    updated_at: str = ""
+    resolved_at: str | None = None
+
+
+@dataclass
+class Update:
+    id: int
+    incident_id: str
+    number: int  # 1 for the incident's first update
+    key: str  # idempotency key (--key, or generated)
+    template: str
+    status: str
+    message: str
+    created_at: str  # ISO 8601, UTC
+    next_update_at: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)  # non-secret inputs, so retry re-renders
+
+
+@dataclass
+class PlannedDelivery:
+    """One row to write before anything is sent."""
+
+    channel: str
+    type: str
+    recipient: str
+    fallback_for: int | None = None  # the delivery id this one rescues
+    status: str = "pending"  # or "skipped" (suppressed)
+    error: str | None = None  # why skipped
+
+
+@dataclass
+class Delivery:
+    id: int
+    update_id: int
+    incident_id: str
+    channel: str
+    type: str
+    recipient: str
+    status: str
+    attempts: int = 0
+    provider_message_id: str | None = None
+    thread_data: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    fallback_for: int | None = None
+    owner: str | None = None  # the run that claimed it ("host:pid:start")
+    created_at: str = ""
+    updated_at: str = ""
+
+
+class Journal(ABC):
+    """Storage of everything notify did. Every method is one transaction."""
+
+    # incidents
+    @abstractmethod
+    def get_incident(self, incident_id: str) -> Incident | None: ...
+
+    @abstractmethod
+    def save_incident(self, incident: Incident) -> None:
+        """Insert, or update title/status/impact/components/updated_at/resolved_at."""
+
+    @abstractmethod
+    def list_incidents(self, include_resolved: bool = False) -> list[Incident]:
+        """Newest first."""
+
+    # updates
+    @abstractmethod
+    def find_update(self, key: str) -> Update | None: ...
+
+    @abstractmethod
+    def add_update(
+        self,
+        incident: Incident,
+        *,
+        key: str,
+        template: str,
+        status: str,
+        message: str,
+        next_update_at: str | None,
+        context: dict[str, Any],
+        deliveries: Sequence[PlannedDelivery],
+    ) -> tuple[Update, list[Delivery]]:
+        """Atomically: save the incident, create the update (number = previous + 1) and its planned
+        deliveries. If an update with `key` exists already, change nothing and return it with its
+        deliveries (adding planned rows it lacks, so a retry after a config change still plans
+        them). Two processes calling this with one key at once get the same update."""
+
+    @abstractmethod
+    def updates(self, incident_id: str) -> list[Update]:
+        """Oldest first."""
+
+    # deliveries
+    @abstractmethod
+    def add_deliveries(self, update_id: int, rows: Iterable[PlannedDelivery]) -> list[Delivery]:
+        """Insert rows (fallbacks); an existing (update, channel, recipient) row is returned as is."""
+
+    @abstractmethod
+    def claim(self, delivery_id: int, owner: str) -> bool:
+        """Mark a delivery in flight for `owner`, atomically. True only if it was pending or
+        failed, or in flight under an owner that is no longer running (a dead run). False when it
+        is sent, skipped, or in flight under a live owner (another process is sending it)."""
+
+    @abstractmethod
+    def finish(
+        self,
+        delivery_id: int,
+        *,
+        status: str,
+        attempts: int,
+        provider_message_id: str | None = None,
+        thread_data: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record an outcome (sent / failed), after the request."""
+
+    @abstractmethod
+    def get_delivery(self, delivery_id: int) -> Delivery | None: ...
+
+    @abstractmethod
+    def deliveries(
+        self,
+        *,
+        update_id: int | None = None,
+        incident_id: str | None = None,
+        statuses: Iterable[str] | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[Delivery]: ...
+
+    @abstractmethod
+    def thread(self, incident_id: str, channel: str, recipient: str) -> ThreadRef:
+        """Thread data of this incident's earlier *sent* deliveries on this channel/recipient."""
+
+    # provider sessions (Bluesky): small JSON values, never printed
+    @abstractmethod
+    def kv_get(self, key: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def kv_set(self, key: str, value: dict[str, Any]) -> None: ...
+
+    # suppression list (opt-outs): channel "*" means every channel
+    @abstractmethod
+    def suppress(self, channel: str, recipient: str, reason: str = "") -> None: ...
+
+    @abstractmethod
+    def unsuppress(self, channel: str, recipient: str) -> bool: ...
+
+    @abstractmethod
+    def suppressed(self, channel: str | None = None) -> list[tuple[str, str, str, str]]:
+        """(channel, recipient, reason, created_at) rows."""
+
+    @abstractmethod
+    def is_suppressed(self, channel: str, recipient: str) -> bool: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
