@@ -12,5 +12,7 @@ class ExitCode(IntEnum):
     """At least one recipient did not get the update after retries and fallbacks."""
     INVALID_INPUT = 2
     """Usage, config, template, variables, recipients, secrets: nothing sent, nothing recorded."""
+    INTERNAL_ERROR = 3
+    """A bug in notify (or a plugin): the message says what; -v shows the traceback."""
     INTERRUPTED = 130
     """Ctrl-C or SIGTERM: the journal says what went out; `notify retry` finishes the rest."""

@@ -1,0 +1,96 @@
+"""Loading what a command needs (config, templates, journal) from the global options, once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from notify.errors import ConfigError, JournalError
+
+if TYPE_CHECKING:
+    from notify.cli import GlobalOptions
+    from notify.config.model import Config
+    from notify.journal.base import Journal
+    from notify.render.templates import TemplateSet
+
+
+@dataclass
+class App:
+    """The loaded pieces a command works with."""
+
+    options: GlobalOptions
+    config: Config
+    _templates: TemplateSet | None = None
+
+    @classmethod
+    def load(cls, options: GlobalOptions) -> App:
+        from notify.config import load_config, resolve_config_path
+
+        path = resolve_config_path(options.config)
+        if not path.exists():
+            raise ConfigError(
+                "no channels.yaml found",
+                where=str(path),
+                hint="Run `notify init` to write a starter one, or pass --config FILE "
+                "(or set $NOTIFY_CONFIG).",
+            )
+        return cls(options=options, config=load_config(path, journal=options.journal_override()))
+
+    @property
+    def templates(self) -> TemplateSet:
+        if self._templates is None:
+            from notify.render.templates import TemplateSet
+
+            self._templates = TemplateSet.load(
+                self.config.template_dirs, timezone=self.config.timezone
+            )
+        return self._templates
+
+    def open_journal(self) -> Journal:
+        return open_journal_at(self.config.journal_path)
+
+    def existing_journal(self) -> Journal | None:
+        """The journal if it exists; None otherwise (preview and check never create it)."""
+        if not self.config.journal_path.exists():
+            return None
+        return self.open_journal()
+
+
+def open_journal_at(path: Path) -> Journal:
+    from notify.journal import open_journal
+
+    try:
+        return open_journal(path)
+    except OSError as exc:
+        raise JournalError(
+            f"cannot open the journal: {exc.strerror or exc}",
+            where=str(path),
+            hint="Check the folder is writable, or pass --journal PATH.",
+        ) from None
+
+
+def journal_for_history(options: GlobalOptions) -> Journal:
+    """The journal for read-mostly commands: --journal / $NOTIFY_JOURNAL, else the config's."""
+    override = options.journal_override()
+    if override:
+        path = Path(override)
+    else:
+        path = App.load(options).config.journal_path
+    if not path.exists():
+        raise JournalError(
+            "no journal yet: nothing has been sent with this config",
+            where=str(path),
+            hint="Send an update first, or pass --journal PATH to the journal you mean.",
+        )
+    return open_journal_at(path)
+
+
+def is_interactive() -> bool:
+    """A person at a terminal (stdin and stderr are TTYs, and not CI)."""
+    import sys
+
+    if os.environ.get("CI"):
+        return False
+    return sys.stdin.isatty() and sys.stderr.isatty()

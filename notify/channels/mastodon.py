@@ -1,0 +1,182 @@
+"""Mastodon (any instance) through `POST /api/v1/statuses`.
+
+Each update replies to the previous update's status. Every post carries an `Idempotency-Key`
+derived from the delivery, so a post retried after a lost answer, even by `notify retry` after a
+crash, is returned by the instance instead of being posted twice (it keeps keys for an hour).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from notify.channels._http import label, one_line, register_secrets
+from notify.channels._social import (
+    Answer,
+    failure,
+    header_retry_after,
+    provider_words,
+    read_answer,
+    reset_after,
+)
+from notify.channels.base import (
+    Channel,
+    ChannelCheckError,
+    ChannelSpec,
+    DeliveryContext,
+    Field,
+    Length,
+    Message,
+    Receipt,
+    Recipient,
+    ThreadRef,
+)
+
+DEFAULT_MAX_CHARACTERS = 500
+AUTH_HINT = "check the access token in channels.yaml and its write:statuses scope"
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+
+
+def idempotency_key(delivery_key: str) -> str:
+    """The same key for every attempt of one delivery, in this run or a later `notify retry`."""
+    return hashlib.sha256(f"notify:{delivery_key}".encode()).hexdigest()
+
+
+class MastodonChannel(Channel):
+    spec = ChannelSpec(
+        type="mastodon",
+        fields=(
+            Field("token", required=True, secret=True, help="an access token with write:statuses"),
+            Field(
+                "visibility",
+                default="public",
+                choices=("public", "unlisted", "private", "direct"),
+                help="who sees the posts",
+            ),
+            Field("language", help="the posts' language, a 2-letter ISO 639-1 code like en"),
+            Field(
+                "max_characters",
+                "int",
+                default=DEFAULT_MAX_CHARACTERS,
+                help="the instance's post limit (`notify check --online` reads the real one)",
+            ),
+            Field("spoiler_text", help="a content warning shown before each post"),
+        ),
+        part="short",
+        format="plain",
+        threading="each update replies to the previous update's post",
+        summary="a Mastodon account, on any instance (base_url)",
+    )
+
+    def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
+        super().__init__(name, settings)
+        register_secrets(self)
+
+    @property
+    def max_characters(self) -> int:
+        return int(self.settings.get("max_characters") or DEFAULT_MAX_CHARACTERS)
+
+    def target(self) -> str:
+        return urlsplit(self.base_url).netloc or self.name
+
+    def validate(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        if not self.settings.get("base_url"):
+            problems.append(
+                ("base_url", "is required for mastodon: the instance, like https://mastodon.social")
+            )
+        language = self.settings.get("language")
+        if language and not _LANGUAGE.match(str(language)):
+            problems.append(
+                ("language", f"{language!r} is not a 2-letter ISO 639-1 code like en, de or fr")
+            )
+        maximum = self.settings.get("max_characters")
+        if maximum is not None and int(maximum) < 1:
+            problems.append(("max_characters", "must be a positive number, like 500"))
+        return problems
+
+    def measure(self, message: Message) -> Length:
+        from notify.render.length import mastodon_length
+
+        spoiler = str(self.settings.get("spoiler_text") or "")
+        return mastodon_length(spoiler + message.text, self.max_characters)
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.settings['token']}"}
+
+    def build_body(self, message: Message, thread: ThreadRef) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "status": message.text,
+            "visibility": str(self.settings.get("visibility") or "public"),
+        }
+        for key in ("language", "spoiler_text"):
+            if self.settings.get(key):
+                body[key] = str(self.settings[key])
+        if thread.previous and thread.previous.get("id"):
+            body["in_reply_to_id"] = str(thread.previous["id"])
+        return body
+
+    async def send(
+        self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
+    ) -> Receipt:
+        headers = {**self._headers(), "Idempotency-Key": idempotency_key(ctx.delivery_key)}
+        response = await ctx.http.post(
+            f"{self.base_url}/api/v1/statuses",
+            json=self.build_body(message, thread),
+            headers=headers,
+            timeout=self.timeout,
+        )
+        answer = read_answer(response)
+        data = answer.data if isinstance(answer.data, Mapping) else {}
+        if answer.ok and data.get("id"):
+            status_id = str(data["id"])
+            return Receipt(
+                ok=True,
+                provider_message_id=status_id,
+                thread_data={"id": status_id, "url": data.get("url")},
+                status_code=answer.status,
+            )
+        return self._failure(answer)
+
+    def _failure(self, answer: Answer) -> Receipt:
+        retry_after = None
+        if answer.status == 429:
+            retry_after = reset_after(answer.headers.get("x-ratelimit-reset"))
+            if retry_after is None:
+                retry_after = header_retry_after(answer.headers)
+        hint = ""
+        if answer.status == 422:
+            hint = "check the text, language and visibility against the instance's rules"
+        elif answer.status == 404:
+            hint = "check base_url (the instance) and that the earlier post still exists"
+        return failure(self, answer, auth=AUTH_HINT, hint=hint, retry_after=retry_after)
+
+    async def check_online(self, ctx: DeliveryContext) -> str:
+        account = await self._get(ctx, "/api/v1/accounts/verify_credentials", AUTH_HINT)
+        instance = await self._get(ctx, "/api/v2/instance", "check base_url (the instance)")
+        domain = instance.get("domain") or self.target()
+        configuration = instance.get("configuration")
+        statuses = configuration.get("statuses") if isinstance(configuration, Mapping) else None
+        allowed = statuses.get("max_characters") if isinstance(statuses, Mapping) else None
+        found = f"account @{account.get('acct') or account.get('username')} on {domain}"
+        if not isinstance(allowed, int):
+            return found
+        found = f"{found}; the instance allows {allowed} characters"
+        if allowed != self.max_characters:
+            found = f"{found}, but max_characters is {self.max_characters}: set it to {allowed}"
+        return found
+
+    async def _get(self, ctx: DeliveryContext, path: str, hint: str) -> Mapping[str, Any]:
+        response = await ctx.http.get(
+            f"{self.base_url}{path}", headers=self._headers(), timeout=self.timeout
+        )
+        answer = read_answer(response)
+        if not answer.ok or not isinstance(answer.data, Mapping):
+            said = provider_words(answer)
+            raise ChannelCheckError(
+                one_line(f"{label(self)}: GET {path} failed ({answer.status}: {said}): {hint}")
+            )
+        return answer.data

@@ -1,0 +1,300 @@
+"""Slack, through the Web API (threads and a status line on the first message) or a webhook.
+
+Web API: an incident's first update is a new message; later ones reply in its thread (always to the
+parent's ts, never a reply's) and edit the parent so the channel shows the current status at a
+glance. Slack reports most failures as HTTP 200 with {ok: false, error}, so the error code, not the
+status, decides. Incoming webhooks return no ts, so they cannot thread or edit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from notify.channels._http import (
+    body_snippet,
+    failed,
+    json_dict,
+    label,
+    one_line,
+    receipt_from_status,
+    register_secrets,
+    scrubbed_network_errors,
+)
+from notify.channels.base import (
+    Channel,
+    ChannelCheckError,
+    ChannelSpec,
+    DeliveryContext,
+    Field,
+    Length,
+    Message,
+    Receipt,
+    Recipient,
+    ThreadRef,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+_CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{8,}$")
+_ID_HINT = (
+    "use the channel ID (like C0123456789): in Slack open the channel's details, "
+    "it is at the bottom of the About tab"
+)
+_TOKEN_HINT = "check SLACK_BOT_TOKEN / the token in channels.yaml"
+_AUTH_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+)
+_RETRYABLE_ERRORS = frozenset(
+    {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable",
+     "request_timeout"}
+)  # fmt: skip
+_HINTS: dict[str, str] = {
+    "not_in_channel": "invite the app to the channel (/invite @your-app in the channel)",
+    "channel_not_found": _ID_HINT + ", and check the app was added to it",
+    "is_archived": "the channel is archived: unarchive it or pick another channel",
+    "channel_is_archived": "the channel is archived: unarchive it or pick another channel",
+    "msg_too_long": "shorten the body block: Slack keeps at most 40,000 characters",
+    "no_text": "the rendered message is empty: check the template's body or slack block",
+    "missing_scope": "give the app the chat:write scope and reinstall it to the workspace",
+    "restricted_action": "a workspace setting stops the app posting there: ask an admin",
+    "posting_to_general_channel_denied": "only admins may post in #general: pick a channel",
+    "invalid_payload": "Slack could not read the message: report this as a notify bug",
+    "invalid_token": "the webhook URL was revoked: create a new one and update webhook_url",
+    "no_service": "the webhook URL was removed: create a new one and update webhook_url",
+    "action_prohibited": "an admin restricted this webhook: ask them or create a new one",
+    "team_disabled": "the Slack workspace is disabled",
+}
+_STATUS_EMOJI: dict[str, str] = {
+    "investigating": ":red_circle:",
+    "identified": ":large_orange_circle:",
+    "monitoring": ":large_yellow_circle:",
+    "update": ":large_blue_circle:",
+    "resolved": ":large_green_circle:",
+    "scheduled": ":calendar:",
+    "in_progress": ":large_blue_circle:",
+    "verifying": ":large_yellow_circle:",
+    "completed": ":large_green_circle:",
+}
+
+
+def status_line(status: str, at: datetime) -> str:
+    """The first line of the incident's parent message: ':large_green_circle: *Resolved* — …'."""
+    emoji = _STATUS_EMOJI.get(status, ":white_circle:")
+    words = status.replace("_", " ").replace("-", " ").capitalize()
+    return f"{emoji} *{words}* — updated {at.astimezone(UTC):%H:%M} UTC"
+
+
+def _update_time(ctx: DeliveryContext) -> datetime:
+    value = ctx.update.get("at")
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    return datetime.now(UTC)
+
+
+class SlackChannel(Channel):
+    spec = ChannelSpec(
+        type="slack",
+        fields=(
+            Field("token", secret=True, help="a bot token (xoxb-…), e.g. ${SLACK_BOT_TOKEN}"),
+            Field("channel", help="the channel ID, like C0123456789 (not #name)"),
+            Field(
+                "webhook_url",
+                "url",
+                secret=True,
+                help="an incoming webhook URL, instead of token + channel (no threading)",
+            ),
+            Field(
+                "reply_broadcast",
+                "bool",
+                default=False,
+                help="also show thread replies in the channel",
+            ),
+            Field("username", help="name shown instead of the app's"),
+            Field("icon_emoji", help="emoji shown as the avatar, like :rotating_light:"),
+            Field("unfurl_links", "bool", default=False, help="show link previews"),
+        ),
+        part="body",
+        format="slack",
+        default_base_url="https://slack.com/api",
+        threading="replies in the first message's thread and edits it to show the status",
+        summary="a Slack channel, through the Web API or an incoming webhook",
+    )
+
+    def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
+        super().__init__(name, settings)
+        register_secrets(self)
+
+    @property
+    def _webhook(self) -> str | None:
+        url = self.settings.get("webhook_url")
+        return str(url) if url else None
+
+    def validate(self) -> list[tuple[str, str]]:
+        token, channel = self.settings.get("token"), self.settings.get("channel")
+        if self._webhook and (token or channel):
+            return [("webhook_url", "set either token + channel or webhook_url, not both")]
+        if self._webhook:
+            return []
+        if not token and not channel:
+            return [("token", "set token + channel (Web API) or webhook_url")]
+        problems: list[tuple[str, str]] = []
+        if not token:
+            problems.append(("token", "channel is set, so set token too (a bot token, xoxb-…)"))
+        if not channel:
+            problems.append(("channel", f"token is set, so set channel too: {_ID_HINT}"))
+        elif not _CHANNEL_ID.match(str(channel)):
+            problems.append(("channel", f"{channel!r} is not a channel ID: {_ID_HINT}"))
+        return problems
+
+    def target(self) -> str:
+        return "webhook" if self._webhook else str(self.settings.get("channel") or self.name)
+
+    def measure(self, message: Message) -> Length | None:
+        from notify.render.length import char_length
+
+        return char_length(message.text, 40000)
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.settings.get('token') or ''}"}
+
+    async def _call(
+        self, ctx: DeliveryContext, method: str, body: dict[str, Any]
+    ) -> httpx.Response:
+        with scrubbed_network_errors():
+            return await ctx.http.post(
+                f"{self.base_url}/{method}",
+                json=body,  # httpx sends application/json, UTF-8
+                headers=self._headers(),
+                timeout=self.timeout,
+            )
+
+    async def send(
+        self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
+    ) -> Receipt:
+        if self._webhook:
+            return await self._send_webhook(message, ctx)
+        root = thread.root if thread.root and thread.root.get("ts") else None
+        body: dict[str, Any] = {
+            "channel": str(root["channel"]) if root else str(self.settings.get("channel")),
+            "text": message.text,
+            "mrkdwn": True,
+            "unfurl_links": bool(self.settings.get("unfurl_links")),
+            "unfurl_media": bool(self.settings.get("unfurl_links")),
+        }
+        for name in ("username", "icon_emoji"):
+            if self.settings.get(name):
+                body[name] = str(self.settings[name])
+        if root:
+            body["thread_ts"] = str(root["ts"])  # the parent's ts, never a reply's
+            body["reply_broadcast"] = bool(self.settings.get("reply_broadcast"))
+        response = await self._call(ctx, "chat.postMessage", body)
+        problem = self._problem(response, "chat.postMessage")
+        if problem:
+            return problem
+        data = json_dict(response)
+        ts, channel_id = str(data.get("ts") or ""), str(data.get("channel") or body["channel"])
+        thread_data: dict[str, Any] = {"channel": channel_id, "ts": ts}
+        if root is None:
+            thread_data["root_text"] = message.text
+        else:
+            thread_data["root_ts"] = str(root["ts"])
+            edit_error = await self._edit_root(root, message, ctx)
+            if edit_error:
+                thread_data["root_edit_error"] = edit_error
+        return Receipt(ok=True, provider_message_id=ts, thread_data=thread_data, status_code=200)
+
+    async def _edit_root(
+        self, root: Mapping[str, Any], message: Message, ctx: DeliveryContext
+    ) -> str | None:
+        """Put the current status on the parent; a failure is reported, never a failed delivery.
+
+        The reply already went out: failing (and so retrying) here would post it twice.
+        """
+        status = message.status or ctx.update.get("status")
+        if not status:
+            return None
+        text = f"{status_line(str(status), _update_time(ctx))}\n{root.get('root_text') or ''}"
+        body = {"channel": str(root["channel"]), "ts": str(root["ts"]), "text": text.rstrip()}
+        try:
+            response = await self._call(ctx, "chat.update", body)
+        except Exception as exc:  # network trouble: same reasoning as above
+            return one_line(f"chat.update of the thread's first message failed: {exc}")
+        problem = self._problem(response, "chat.update")
+        return problem.error if problem else None
+
+    def _problem(self, response: httpx.Response, method: str) -> Receipt | None:
+        """None for {ok: true}; else a failed Receipt naming the channel and what to check."""
+        status = response.status_code
+        data = json_dict(response)
+        if status == 200 and data.get("ok") is True:
+            return None
+        code = str(data.get("error") or "")
+        who = label(self)
+        if status == 429 or code in ("ratelimited", "rate_limited"):
+            return receipt_from_status(
+                response, f"{who} was rate limited by Slack ({method})", retryable=True
+            )
+        if code in _AUTH_ERRORS or status in (401, 403):
+            return failed(
+                f"{who} rejected the token ({code or status}): {_TOKEN_HINT}", status_code=status
+            )
+        if status >= 500 or code in _RETRYABLE_ERRORS:
+            said = code or body_snippet(response)
+            return receipt_from_status(
+                response, f"{who}: Slack failed ({status}, {said}); a later retry may succeed",
+                retryable=True,
+            )  # fmt: skip
+        if not code:
+            return receipt_from_status(
+                response, f"{who}: Slack answered HTTP {status} to {method}: "
+                f"{body_snippet(response)}: check base_url",
+            )  # fmt: skip
+        hint = _HINTS.get(code, f"see https://api.slack.com/methods/{method}#errors")
+        return failed(f"{who}: {method} failed ({code}): {hint}", status_code=status)
+
+    async def _send_webhook(self, message: Message, ctx: DeliveryContext) -> Receipt:
+        body: dict[str, Any] = {
+            "text": message.text,
+            "mrkdwn": True,
+            "unfurl_links": bool(self.settings.get("unfurl_links")),
+        }
+        for name in ("username", "icon_emoji"):
+            if self.settings.get(name):
+                body[name] = str(self.settings[name])
+        with scrubbed_network_errors():
+            response = await ctx.http.post(str(self._webhook), json=body, timeout=self.timeout)
+        status = response.status_code
+        if 200 <= status < 300:
+            return Receipt(ok=True, status_code=status)
+        code = one_line(response.text, 80)
+        who = label(self)
+        if status == 429:
+            return receipt_from_status(response, f"{who}: the webhook was rate limited by Slack")
+        if status >= 500:
+            return receipt_from_status(
+                response, f"{who}: Slack failed ({status}, {code}); a later retry may succeed"
+            )
+        hint = _HINTS.get(code, "check webhook_url (create a new webhook if it was removed)")
+        return failed(
+            f"{who}: the webhook was refused ({status}, {code}): {hint}", status_code=status
+        )
+
+    async def check_online(self, ctx: DeliveryContext) -> str:
+        if self._webhook:
+            return "webhook mode: no check possible without posting"
+        response = await self._call(ctx, "auth.test", {})
+        problem = self._problem(response, "auth.test")
+        if problem:
+            raise ChannelCheckError(problem.error or f"{label(self)}: auth.test failed")
+        data = json_dict(response)
+        return f"token for {data.get('team') or '?'} as {data.get('user') or '?'}"

@@ -1,0 +1,279 @@
+"""SMS through Twilio's Messages API: one message per recipient, no threading (SMS cannot).
+
+Twilio answers errors as JSON {code, message, more_info, status}; the code, not the HTTP status,
+says what to fix, so each known code gets its own hint. Messages has no idempotency key and no
+Retry-After: a 429 / 20429 was never processed, so the dispatcher may safely retry it with backoff.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from notify.channels._http import (
+    failed,
+    json_dict,
+    label,
+    one_line,
+    receipt_from_status,
+    register_secrets,
+    scrubbed_network_errors,
+)
+from notify.channels.base import (
+    Channel,
+    ChannelCheckError,
+    ChannelSpec,
+    DeliveryContext,
+    Field,
+    Length,
+    Message,
+    Receipt,
+    Recipient,
+    ThreadRef,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+_API = "2010-04-01"
+_E164_HINT = "write it in E.164 like +14155550100 (or set default_region for national numbers)"
+
+# Twilio error code -> what the user should check. Codes: twilio.com/docs/api/errors.
+_HINTS: dict[int, str] = {
+    20003: "check account_sid and auth_token (e.g. ${TWILIO_AUTH_TOKEN})",
+    20404: "check account_sid and the messaging_service_sid / from number belong to this account",
+    21211: f"check the recipient's number: {_E164_HINT}",
+    21408: "enable SMS to this country in the Twilio console (Messaging > Geo permissions)",
+    21602: "the rendered message is empty: check the template's short or sms block",
+    21603: "set from or messaging_service_sid",
+    21604: "the recipient is missing: check to",
+    21606: "the from number cannot send SMS: use an SMS-capable number of this account",
+    21610: (
+        "the recipient replied STOP to this sender and will get nothing until they reply START; "
+        "add them to `notify suppress` to stop trying"
+    ),
+    21612: "Twilio cannot route from this sender to that number: check from and the country",
+    21614: "the recipient's number is not a mobile number",
+    21617: "the message is over 1600 characters: shorten the short block or lower max_segments",
+    21659: "from is not a Twilio number of this account: check from",
+}
+
+
+class SmsChannel(Channel):
+    spec = ChannelSpec(
+        type="sms",
+        fields=(
+            Field("provider", default="twilio", choices=("twilio",), help="the SMS provider"),
+            Field(
+                "account_sid",
+                required=True,
+                help="the Twilio Account SID (AC + 32 hex), from the console's dashboard",
+            ),
+            Field(
+                "auth_token",
+                required=True,
+                secret=True,
+                help="the Twilio auth token, e.g. ${TWILIO_AUTH_TOKEN}",
+            ),
+            Field("from", help="the sending number in E.164 (+15005550006) or a sender ID"),
+            Field(
+                "messaging_service_sid",
+                help="a Messaging Service SID (MG + 32 hex), instead of from",
+            ),
+            Field(
+                "to",
+                "str_or_list",
+                required=True,
+                help="phone numbers in E.164, or an audience file with a phone column",
+            ),
+            Field("max_segments", "int", default=4, help="longest message allowed, in segments"),
+            Field("default_region", help="region for national-format numbers, like US or GB"),
+            Field("status_callback", "url", help="URL Twilio calls with delivery status"),
+        ),
+        part="short",
+        format="plain",
+        per_recipient=True,
+        default_base_url="https://api.twilio.com",
+        threading="none: SMS cannot thread",
+        summary="text messages through Twilio, one per recipient",
+    )
+
+    def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
+        super().__init__(name, settings)
+        register_secrets(self)
+
+    @property
+    def _sid(self) -> str:
+        return str(self.settings.get("account_sid") or "")
+
+    def _auth(self) -> tuple[str, str]:
+        return (self._sid, str(self.settings.get("auth_token") or ""))
+
+    def validate(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        if not _ACCOUNT_SID.match(self._sid):
+            problems.append(
+                (
+                    "account_sid",
+                    "is not a Twilio Account SID: copy it from the console "
+                    "(AC followed by 32 hex digits)",
+                )
+            )
+        sender = self.settings.get("from")
+        service = self.settings.get("messaging_service_sid")
+        if bool(sender) == bool(service):
+            problems.append(
+                ("from", "set exactly one of from (a number) and messaging_service_sid")
+            )
+        if service and not _SERVICE_SID.match(str(service)):
+            problems.append(
+                (
+                    "messaging_service_sid",
+                    "is not a Messaging Service SID: copy it from the console "
+                    "(MG followed by 32 hex digits)",
+                )
+            )
+        segments = self.settings.get("max_segments")
+        if segments is not None and not 1 <= int(segments) <= 10:
+            problems.append(
+                ("max_segments", "must be between 1 and 10 (Twilio's limit is 1600 characters)")
+            )
+        region = self.settings.get("default_region")
+        if region:
+            import phonenumbers
+
+            if str(region).upper() not in phonenumbers.SUPPORTED_REGIONS:
+                problems.append(
+                    ("default_region", f"{region!r} is not a region code: use one like US or GB")
+                )
+        return problems
+
+    def _region(self) -> str | None:
+        region = self.settings.get("default_region")
+        return str(region).upper() if region else None
+
+    def _normalise(self, number: str) -> str:
+        """E.164 when the number parses, else unchanged (validate_recipient then reports it)."""
+        import phonenumbers
+
+        try:
+            parsed = phonenumbers.parse(number, self._region())
+        except phonenumbers.NumberParseException:
+            return number
+        if not phonenumbers.is_valid_number(parsed):
+            return number
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+    def recipients(self) -> list[Recipient]:
+        to = self.settings.get("to")
+        entries: list[Any] = [to] if isinstance(to, str | Mapping) else list(to or [])
+        seen: set[str] = set()
+        found: list[Recipient] = []
+        for entry in entries:
+            # Audience files give rows with a phone column; the whole row reaches templates.
+            fields = dict(entry) if isinstance(entry, Mapping) else {}
+            raw = str(fields.get("phone", "") if fields else entry).strip()
+            address = self._normalise(raw)
+            if address in seen:  # "+1 415 555 0100" and "+14155550100" are one person
+                continue
+            seen.add(address)
+            found.append(Recipient(address=address, fields=fields))
+        return found
+
+    def validate_recipient(self, recipient: Recipient) -> str | None:
+        import phonenumbers
+
+        try:
+            parsed = phonenumbers.parse(recipient.address, self._region())
+        except phonenumbers.NumberParseException:
+            parsed = None
+        if parsed is None or not phonenumbers.is_valid_number(parsed):
+            return f"{recipient.address!r} is not a valid phone number: {_E164_HINT}"
+        return None
+
+    def measure(self, message: Message) -> Length | None:
+        from notify.render.length import sms_length
+
+        return sms_length(message.text, max_segments=int(self.settings.get("max_segments") or 4))
+
+    async def send(
+        self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
+    ) -> Receipt:
+        form = {"To": recipient.address, "Body": message.text}
+        if self.settings.get("messaging_service_sid"):
+            form["MessagingServiceSid"] = str(self.settings["messaging_service_sid"])
+        else:
+            form["From"] = str(self.settings.get("from") or "")
+        if self.settings.get("status_callback"):
+            form["StatusCallback"] = str(self.settings["status_callback"])
+        url = f"{self.base_url}/{_API}/Accounts/{self._sid}/Messages.json"
+        with scrubbed_network_errors():
+            response = await ctx.http.post(url, data=form, auth=self._auth(), timeout=self.timeout)
+        data = json_dict(response)
+        if 200 <= response.status_code < 300 and data.get("sid"):
+            return Receipt(
+                ok=True,
+                provider_message_id=str(data["sid"]),
+                status_code=response.status_code,
+            )
+        return self._failure(response, data, recipient)
+
+    def _failure(
+        self, response: httpx.Response, data: dict[str, Any], recipient: Recipient
+    ) -> Receipt:
+        status = response.status_code
+        code = data.get("code")
+        words = str(data.get("message") or "").strip()
+        if 200 <= status < 300:  # a 2xx without a sid: not Twilio, or a proxy in between
+            return failed(
+                f"{label(self)}: Twilio answered {status} without a message sid: "
+                "check base_url points at the Twilio API",
+                status_code=status,
+            )
+        if code is None:
+            if status in (401, 403):
+                return failed(
+                    f"Twilio rejected the credentials of {label(self)} (HTTP {status}) — "
+                    f"{_HINTS[20003]}",
+                    status_code=status,
+                )
+            snippet = one_line(response.text, 200) or "no body"
+            return receipt_from_status(response, f"Twilio answered HTTP {status}: {snippet}")
+        code_number = int(code) if str(code).isdigit() else -1
+        retryable = status == 429 or code_number == 20429 or status >= 500
+        hint = _HINTS.get(code_number)
+        if code_number == 20003:
+            hint = f"{hint} of {label(self)}"
+        if code_number == 21211:
+            hint = f"check {recipient.address}: {_E164_HINT}"
+        if hint is None:
+            hint = (
+                "Twilio will accept it later"
+                if retryable
+                else f"see {data.get('more_info') or 'twilio.com/docs/api/errors'}"
+            )
+        text = f"Twilio error {code}: {words or 'no message'} — {hint}"
+        return receipt_from_status(response, text, retryable=retryable)
+
+    async def check_online(self, ctx: DeliveryContext) -> str:
+        url = f"{self.base_url}/{_API}/Accounts/{self._sid}.json"
+        with scrubbed_network_errors():
+            response = await ctx.http.get(url, auth=self._auth(), timeout=self.timeout)
+        data = json_dict(response)
+        if response.status_code != 200:
+            code = data.get("code", response.status_code)
+            said = one_line(data.get("message") or response.text, 200)
+            hint = _HINTS[20003] if response.status_code in (401, 403, 404) else "try again later"
+            raise ChannelCheckError(one_line(f"Twilio error {code}: {said} — {hint}"))
+        name = data.get("friendly_name") or self._sid
+        state = data.get("status") or "unknown"
+        if state != "active":
+            raise ChannelCheckError(
+                one_line(
+                    f"Twilio account {name} is {state}: reactivate it in the console before sending"
+                )
+            )
+        return f"account {name} ({state})"

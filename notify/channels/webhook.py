@@ -1,0 +1,239 @@
+"""A signed JSON POST to any endpoint, with Statuspage-like field names.
+
+The body carries the incident and the update. With a `secret`, each request is signed:
+`X-Notify-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>` with
+`X-Notify-Timestamp: <unix seconds>`, so a receiver can check both origin and freshness
+(`verify_signature` below is the reference). `X-Notify-Delivery` is stable across retries of one
+delivery: receivers dedupe on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from notify import __version__
+from notify.channels._http import (
+    body_snippet,
+    failed,
+    json_dict,
+    label,
+    receipt_from_status,
+    register_secrets,
+    scrubbed_network_errors,
+)
+from notify.channels.base import (
+    Channel,
+    ChannelSpec,
+    DeliveryContext,
+    Field,
+    Length,
+    Message,
+    Receipt,
+    Recipient,
+    ThreadRef,
+)
+
+SIGNATURE_HEADER = "X-Notify-Signature"
+TIMESTAMP_HEADER = "X-Notify-Timestamp"
+DELIVERY_HEADER = "X-Notify-Delivery"
+_OWN_HEADERS = frozenset(h.lower() for h in (SIGNATURE_HEADER, TIMESTAMP_HEADER, DELIVERY_HEADER))
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The signature header's value for one body: "v1=<hex>"."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return f"v1={mac.hexdigest()}"
+
+
+def verify_signature(
+    secret: str,
+    timestamp: str,
+    body: bytes,
+    signature_header: str,
+    *,
+    tolerance: int = 300,
+    now: float | None = None,
+) -> bool:
+    """True when `signature_header` signs `body` under `secret` and `timestamp` is fresh.
+
+    `body` must be the raw bytes received, before any JSON parsing. The header may list several
+    comma-separated signatures (a sender rotating secrets); one match is enough. A timestamp more
+    than `tolerance` seconds from `now` fails, so a captured request cannot be replayed later.
+    """
+    try:
+        sent_at = int(timestamp.strip())
+    except (AttributeError, ValueError):
+        return False
+    current = time.time() if now is None else now
+    if abs(current - sent_at) > tolerance:
+        return False
+    expected = sign(secret, str(sent_at), body)
+    candidates = [part.strip() for part in signature_header.split(",")]
+    # compare_digest on every candidate: timing says nothing about which one came close
+    matches = [hmac.compare_digest(expected.encode(), c.encode()) for c in candidates]
+    return any(matches)
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+def _update_entry(incident_id: str, update: Mapping[str, Any], body: str | None) -> dict[str, Any]:
+    number = update.get("number")
+    return {
+        "id": f"{incident_id}-{number}",
+        "status": update.get("status"),
+        "body": body if body is not None else update.get("message"),
+        "created_at": _iso(update.get("at") or update.get("created_at")),
+        "update_number": number,
+    }
+
+
+def build_body(message: Message, ctx: DeliveryContext) -> dict[str, Any]:
+    """The JSON document one delivery posts (Statuspage-like names, so receivers built for
+    Statuspage webhooks need little change)."""
+    incident, update, org = ctx.incident, ctx.update, ctx.org
+    incident_id = str(incident.get("id") or "")
+    current = _update_entry(incident_id, update, message.text)
+    entries = {
+        e.get("number"): _update_entry(incident_id, e, None)
+        for e in incident.get("updates") or ()
+        if isinstance(e, Mapping)
+    }
+    entries[update.get("number")] = current
+    history = sorted(entries.values(), key=lambda e: e["update_number"] or 0, reverse=True)
+    status_url = org.get("status_url")
+    return {
+        "meta": {
+            "generated_at": _iso(datetime.now(UTC)),
+            "notify_version": __version__,
+            "delivery_key": ctx.delivery_key,
+        },
+        "page": {"name": org.get("name"), "url": status_url},
+        "incident": {
+            "id": incident_id,
+            "name": incident.get("title"),
+            "status": message.status or incident.get("status"),
+            "impact": incident.get("impact"),
+            "created_at": _iso(incident.get("started_at")),
+            "updated_at": current["created_at"],
+            "shortlink": message.link or status_url,
+            "components": [{"name": str(c)} for c in incident.get("components") or ()],
+            "incident_updates": history,  # newest first, as Statuspage orders them
+        },
+        "update": {
+            "id": current["id"],
+            "number": update.get("number"),
+            "status": message.status or update.get("status"),
+            "body": message.text,
+            "subject": message.subject,
+            "created_at": current["created_at"],
+            "next_update_at": _iso(update.get("next_update_at")),
+        },
+    }
+
+
+class WebhookChannel(Channel):
+    spec = ChannelSpec(
+        type="webhook",
+        fields=(
+            Field("url", "url", required=True, help="the endpoint that receives the JSON POST"),
+            Field(
+                "secret",
+                secret=True,
+                help="signs each body with HMAC-SHA256 (X-Notify-Signature), e.g. ${HOOK_SECRET}",
+            ),
+            Field(
+                "headers", "dict", default=None, help="extra request headers, like Authorization"
+            ),
+        ),
+        part="body",
+        format="webhook",
+        threading="none: each update is one POST carrying the incident's update history",
+        summary="a signed JSON POST to any endpoint",
+    )
+
+    def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
+        super().__init__(name, settings)
+        register_secrets(self)
+
+    def target(self) -> str:
+        # The endpoint's origin only: paths and queries of webhook URLs often hold tokens.
+        parts = urlsplit(str(self.settings.get("url") or ""))
+        return f"{parts.scheme}://{parts.netloc}" if parts.netloc else self.name
+
+    def validate(self) -> list[tuple[str, str]]:
+        headers = self.settings.get("headers") or {}
+        clash = sorted(k for k in headers if str(k).lower() in _OWN_HEADERS)
+        if clash:
+            return [("headers", f"{clash[0]} is set by notify itself: remove it from headers")]
+        return []
+
+    def measure(self, message: Message) -> Length | None:
+        return None
+
+    def request_headers(self, body: bytes, ctx: DeliveryContext) -> dict[str, str]:
+        headers = {str(k): str(v) for k, v in (self.settings.get("headers") or {}).items()}
+        headers.update(
+            {
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": f"notify/{__version__}",
+                DELIVERY_HEADER: ctx.delivery_key,
+            }
+        )
+        secret = self.settings.get("secret")
+        if secret:
+            timestamp = str(int(time.time()))
+            headers[TIMESTAMP_HEADER] = timestamp
+            headers[SIGNATURE_HEADER] = sign(str(secret), timestamp, body)
+        return headers
+
+    async def send(
+        self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
+    ) -> Receipt:
+        raw = json.dumps(build_body(message, ctx), ensure_ascii=False, separators=(",", ":"))
+        body = raw.encode()  # the exact bytes signed are the bytes sent
+        with scrubbed_network_errors():
+            response = await ctx.http.post(
+                str(self.settings["url"]),
+                content=body,
+                headers=self.request_headers(body, ctx),
+                timeout=self.timeout,
+            )
+        status = response.status_code
+        if 200 <= status < 300:
+            answer_id = json_dict(response).get("id")
+            return Receipt(
+                ok=True,
+                provider_message_id=str(answer_id) if answer_id not in (None, "") else None,
+                status_code=status,
+            )
+        who, said = label(self), body_snippet(response)
+        if status in (401, 403):
+            error = (
+                f"{who}: the endpoint refused the request ({status}: {said}): "
+                "check secret and headers against what the receiver expects"
+            )
+            return failed(error, status_code=status)
+        if 300 <= status < 400:
+            return failed(
+                f"{who}: the endpoint redirected ({status}): set url to the final address "
+                "(redirects are not followed, so the signed body is never re-sent elsewhere)",
+                status_code=status,
+            )
+        return receipt_from_status(response, f"{who}: the endpoint answered {status}: {said}")
+
+    async def check_online(self, ctx: DeliveryContext) -> str:
+        return "webhook: no check possible without sending"

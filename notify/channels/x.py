@@ -1,0 +1,167 @@
+"""X (Twitter) through API v2 `POST /2/tweets`, signed with OAuth 1.0a user context.
+
+Each update replies to the previous update's post. The JSON body is not part of the OAuth 1.0a
+signature (RFC 5849 §3.4.1.3.1 signs only form-encoded bodies), so the request is signed as if
+bodiless and then sent with its JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from notify.channels._http import label, one_line, register_secrets
+from notify.channels._social import (
+    Answer,
+    failure,
+    header_retry_after,
+    provider_words,
+    read_answer,
+    reset_after,
+)
+from notify.channels.base import (
+    Channel,
+    ChannelCheckError,
+    ChannelSpec,
+    DeliveryContext,
+    Field,
+    Length,
+    Message,
+    Receipt,
+    Recipient,
+    ThreadRef,
+)
+
+AUTH_HINT = "check the four X credentials and that the app has Read and Write permission"
+DUPLICATE = (
+    "X rejected the post as a duplicate of an earlier one: change the text (e.g. add the time)"
+)
+# The per-window limit, then the 24-hour ones: on a 429 whichever is exhausted says when to retry.
+_RESET_HEADERS = (
+    ("x-rate-limit-remaining", "x-rate-limit-reset"),
+    ("x-user-limit-24hour-remaining", "x-user-limit-24hour-reset"),
+    ("x-app-limit-24hour-remaining", "x-app-limit-24hour-reset"),
+)
+
+
+class XChannel(Channel):
+    spec = ChannelSpec(
+        type="x",
+        fields=(
+            Field("api_key", required=True, secret=True, help="the app's API key (consumer key)"),
+            Field("api_secret", required=True, secret=True, help="the app's API key secret"),
+            Field(
+                "access_token",
+                required=True,
+                secret=True,
+                help="the account's access token (generated with Read and Write permission)",
+            ),
+            Field(
+                "access_token_secret", required=True, secret=True, help="the access token secret"
+            ),
+        ),
+        part="short",
+        format="plain",
+        default_base_url="https://api.x.com",
+        threading="each update replies to the previous update's post",
+        summary="an X (Twitter) account",
+    )
+
+    def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
+        super().__init__(name, settings)
+        register_secrets(self)
+
+    def target(self) -> str:
+        return "account"
+
+    def measure(self, message: Message) -> Length:
+        from notify.render.length import x_length
+
+        return x_length(message.text)
+
+    def authorization(self, method: str, url: str) -> str:
+        """The OAuth 1.0a Authorization header for a request without a form body."""
+        from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_AUTH_HEADER, Client
+
+        client = Client(
+            str(self.settings["api_key"]),
+            client_secret=str(self.settings["api_secret"]),
+            resource_owner_key=str(self.settings["access_token"]),
+            resource_owner_secret=str(self.settings["access_token_secret"]),
+            signature_method=SIGNATURE_HMAC_SHA1,
+            signature_type=SIGNATURE_TYPE_AUTH_HEADER,
+        )
+        _, headers, _ = client.sign(url, http_method=method, body=None, headers={})
+        return str(headers["Authorization"])
+
+    def build_body(self, message: Message, thread: ThreadRef) -> dict[str, Any]:
+        body: dict[str, Any] = {"text": message.text}
+        if thread.previous and thread.previous.get("id"):
+            body["reply"] = {"in_reply_to_tweet_id": str(thread.previous["id"])}
+        return body
+
+    async def send(
+        self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
+    ) -> Receipt:
+        url = f"{self.base_url}/2/tweets"
+        response = await ctx.http.post(
+            url,
+            content=json.dumps(self.build_body(message, thread)).encode("utf-8"),
+            headers={
+                "Authorization": self.authorization("POST", url),
+                "Content-Type": "application/json",
+            },
+            timeout=self.timeout,
+        )
+        answer = read_answer(response)
+        data = answer.data.get("data") if isinstance(answer.data, Mapping) else None
+        if answer.ok and isinstance(data, Mapping) and data.get("id"):
+            post_id = str(data["id"])
+            return Receipt(
+                ok=True,
+                provider_message_id=post_id,
+                thread_data={"id": post_id},
+                status_code=answer.status,
+            )
+        return self._failure(answer)
+
+    def _failure(self, answer: Answer) -> Receipt:
+        words = provider_words(answer)
+        if answer.status in (400, 403) and "duplicate" in words.lower():
+            return Receipt(ok=False, error=one_line(DUPLICATE), status_code=answer.status)
+        retry_after = _retry_after(answer) if answer.status == 429 else None
+        hint = "check the text (at most 280 weighted characters)" if answer.status == 400 else ""
+        return failure(
+            self, answer, auth=AUTH_HINT, hint=hint, words=words, retry_after=retry_after
+        )
+
+    async def check_online(self, ctx: DeliveryContext) -> str:
+        url = f"{self.base_url}/2/users/me"
+        response = await ctx.http.get(
+            url, headers={"Authorization": self.authorization("GET", url)}, timeout=self.timeout
+        )
+        answer = read_answer(response)
+        data = answer.data.get("data") if isinstance(answer.data, Mapping) else None
+        if not (answer.ok and isinstance(data, Mapping)):
+            said = provider_words(answer)
+            raise ChannelCheckError(
+                one_line(
+                    f"{label(self)}: GET /2/users/me failed ({answer.status}: {said}): {AUTH_HINT}"
+                )
+            )
+        return f"account @{data.get('username')}"
+
+
+def _retry_after(answer: Answer) -> float | None:
+    """Seconds until the exhausted limit resets (epoch seconds in x-*-reset), else Retry-After."""
+    waits = [
+        reset_after(answer.headers.get(reset))
+        for remaining, reset in _RESET_HEADERS
+        if answer.headers.get(remaining) == "0" and answer.headers.get(reset)
+    ]
+    known = [wait for wait in waits if wait is not None]
+    if known:
+        return max(known)
+    fallback = reset_after(answer.headers.get("x-rate-limit-reset"))
+    return fallback if fallback is not None else header_retry_after(answer.headers)

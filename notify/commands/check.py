@@ -1,0 +1,99 @@
+"""`notify check`: everything validated offline, and with --online, each channel's credentials."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from notify.app import App
+from notify.errors import PreflightError, TemplateError
+from notify.exitcodes import ExitCode
+from notify.inputs import UpdateRequest
+from notify.report import Output
+
+if TYPE_CHECKING:
+    from notify.cli import GlobalOptions
+    from notify.config.model import ChannelConfig
+
+SAMPLE_TITLE = "Example incident"
+SAMPLE_MESSAGE = "We are looking into reports of errors when customers check out."
+
+
+def run_check(options: GlobalOptions, *, online: bool) -> int:
+    from notify.prepare import prepare
+
+    app = App.load(options)  # config problems raise here: exit 2 with file, line and fix
+    out = Output(options)
+    config = app.config
+    findings: list[dict[str, Any]] = []
+
+    def ok(what: str, detail: str) -> None:
+        findings.append({"check": what, "ok": True, "detail": detail})
+
+    enabled = [c for c in config.channels.values() if c.enabled]
+    ok("config", f"{config.path}: {len(config.channels)} channel(s), {len(enabled)} enabled, {len(config.groups)} group(s)")
+    recipients = sum(len(c.channel.recipients()) for c in config.channels.values())
+    ok("recipients", f"{recipients} recipient(s), all valid")
+    names = app.templates.names()
+    ok("templates", f"{len(names)} template(s): {', '.join(names)}")
+
+    # Every template renders for every channel with nothing but a title and a message.
+    for name in names:
+        request = UpdateRequest(template=name, title=SAMPLE_TITLE, message=SAMPLE_MESSAGE, dry_run=True)
+        try:
+            prepare(request, config, app.templates, None)
+        except (TemplateError, PreflightError) as exc:
+            raise type(exc)(f"template {name!r} with a sample update: {exc}") from None
+    ok("rendering", f"every template renders for every channel within its limits ({len(names)} x {len(config.channels)})")
+    ok("journal", f"{config.journal_path}")
+
+    failed = False
+    if online:
+        for name, result, good in asyncio.run(_online(list(config.channels.values()))):
+            findings.append({"check": f"online: {name}", "ok": good, "detail": result})
+            failed = failed or not good
+
+    if options.json:
+        out.json({"ok": not failed, "checks": findings})
+    else:
+        for f in findings:
+            mark = "[green]✓[/]" if f["ok"] else "[red]✗[/]"
+            out.out.print(f"{mark} {f['check']}: {f['detail']}")
+        if not failed:
+            out.note("everything checks out." if online else "everything checks out offline; `notify check --online` also proves credentials.")
+    return int(ExitCode.INVALID_INPUT if failed else ExitCode.OK)
+
+
+async def _online(channels: list[ChannelConfig]) -> list[tuple[str, str, bool]]:
+    import httpx
+
+    from notify.channels.base import ChannelCheckError, DeliveryContext
+    from notify.journal.base import Journal
+    from notify.secrets import redact
+
+    class _MemoryStore:
+        def __init__(self) -> None:
+            self.data: dict[str, dict[str, Any]] = {}
+
+        def get(self, key: str) -> dict[str, Any] | None:
+            return self.data.get(key)
+
+        def set(self, key: str, value: dict[str, Any]) -> None:
+            self.data[key] = value
+
+    _ = Journal  # the journal is not needed: nothing is recorded by a check
+    async with httpx.AsyncClient() as http:
+
+        async def one(channel: ChannelConfig) -> tuple[str, str, bool]:
+            ctx = DeliveryContext(http=http, store=_MemoryStore(), incident={}, update={}, org={}, delivery_key="check")
+            try:
+                detail = await channel.channel.check_online(ctx)
+                return channel.name, redact(detail), True
+            except ChannelCheckError as exc:
+                return channel.name, redact(str(exc)), False
+            except (httpx.HTTPError, OSError) as exc:
+                return channel.name, redact(f"cannot reach the provider: {type(exc).__name__}: {exc}"), False
+            finally:
+                await channel.channel.close()
+
+        return list(await asyncio.gather(*(one(c) for c in channels if c.enabled)))

@@ -1,0 +1,34 @@
+"""`notify preview`: render every channel and show it; send and record nothing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from notify.app import App
+from notify.exitcodes import ExitCode
+from notify.inputs import UpdateRequest
+from notify.prepare import prepare
+from notify.report import Output, plan_document, preview_panels
+
+if TYPE_CHECKING:
+    from notify.cli import GlobalOptions
+
+
+def run_preview(options: GlobalOptions, request: UpdateRequest) -> int:
+    app = App.load(options)
+    out = Output(options)
+    prepared = prepare(request, app.config, app.templates, app.existing_journal())
+    if options.json:
+        out.json(plan_document(prepared, with_content=True))
+        return int(ExitCode.OK)
+    incident = prepared.incident
+    state = "new incident" if prepared.is_new_incident else f"update {prepared.update['number']}"
+    out.out.print(
+        f"[bold]{incident.id}[/] — {incident.title} · [cyan]{prepared.update['status']}[/] ({state})"
+    )
+    for panel in preview_panels(prepared):
+        out.out.print(panel)
+    recipients = len(prepared.deliveries)
+    channels = len({r.channel.name for r in prepared.deliveries})
+    out.note(f"preview only: {recipients} delivery(ies) on {channels} channel(s); nothing sent or recorded.")
+    return int(ExitCode.OK)

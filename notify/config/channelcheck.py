@@ -1,0 +1,217 @@
+"""One `channels:` entry -> a validated ChannelConfig with its adapter built."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from notify import secrets
+from notify.channels.base import BASE_URL_FIELD, COMMON_FIELDS, Channel, Field, Recipient
+from notify.channels.registry import ChannelType, channel_types
+from notify.config.fields import FieldProblem, coerce, describe
+from notify.config.model import ChannelConfig, RateLimit
+from notify.config.problems import Problems, suggest
+from notify.config.yamlsource import PathKey
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+NAME_HINT = "use letters, digits, '-', '_' and '.', starting with a letter or digit"
+
+# Keys that hold credentials in every provider we know: when a channel's type is unknown we
+# cannot read its declaration, so these are treated as secret to keep them out of messages.
+_SECRET_LOOKING = re.compile(r"token|secret|password|passwd|key|sid|credential", re.I)
+
+# Lower bounds on the common numeric settings: (minimum, whether the minimum itself is allowed).
+_BOUNDS: dict[str, tuple[float, bool, str]] = {
+    "concurrency": (1, True, "at least 1"),
+    "timeout": (0, False, "more than 0 seconds"),
+    "retries": (0, True, "0 or more"),
+}
+
+
+def check_channels(data: dict[str, Any], problems: Problems) -> dict[str, ChannelConfig]:
+    """Validate `channels:`; every channel that has no problem comes back, in file order."""
+    path: PathKey = ("channels",)
+    raw = data.get("channels")
+    if raw is None:
+        problems.add(
+            path,
+            "no channels are configured",
+            "add a `channels:` mapping with at least one channel (`notify init` writes a starter)",
+            order=float("inf"),
+        )
+        return {}
+    if not isinstance(raw, dict):
+        problems.add(path, f"expected a mapping of channel names, got {describe(raw)}", _SHAPE)
+        return {}
+    if not raw:
+        problems.add(path, "no channels are configured", "add at least one channel under it")
+    types = channel_types()
+    result: dict[str, ChannelConfig] = {}
+    for name, body in raw.items():
+        config = _check_channel(name, body, types, problems)
+        if config is not None:
+            result[name] = config
+    return result
+
+
+_RATE_HINT = "write it like 10/s, 600/min or 1000/h"
+_SHAPE = "write each channel as `name:` with `type: ...` and its settings indented under it"
+
+
+def _check_channel(
+    name: str, body: Any, types: dict[str, ChannelType], problems: Problems
+) -> ChannelConfig | None:
+    path: PathKey = ("channels", name)
+    before = problems.count()
+    if not NAME_PATTERN.match(name):
+        problems.add(path, f"'{name}' is not a valid channel name", NAME_HINT)
+    if not isinstance(body, dict):
+        problems.add(path, f"expected the channel's settings, got {describe(body)}", _SHAPE)
+        return None
+    kind = _channel_type(body, path, types, problems)
+    if kind is None:
+        for key, value in body.items():
+            if _SECRET_LOOKING.search(key):
+                _register(value)
+        return None
+    fields = _fields_of(kind)
+    for key, declared in fields.items():
+        if declared.secret and key in body:
+            _register(body[key])
+    for key in body:
+        if key not in fields:
+            problems.add(
+                (*path, key),
+                f"unknown key '{key}' for a {kind.name} channel",
+                suggest(key, fields, "keys"),
+            )
+    settings = {key: _value(declared, body, path, problems) for key, declared in fields.items()}
+    common = _common(settings, path, problems)
+    if problems.count() > before:
+        return None  # the adapter would only repeat what is already reported
+    channel = _build(name, kind, settings, path, problems)
+    if channel is None or problems.count() > before:
+        return None
+    return ChannelConfig(
+        name=name,
+        type=kind.name,
+        channel=channel,
+        line=problems.source.line(path),
+        source=kind.source,
+        **common,
+    )
+
+
+def _channel_type(
+    body: dict[str, Any], path: PathKey, types: dict[str, ChannelType], problems: Problems
+) -> ChannelType | None:
+    value = body.get("type")
+    names = sorted(types)
+    if value is None:
+        problems.add(
+            (*path, "type"),
+            "missing required key 'type'",
+            f"add `type: ...`, one of: {', '.join(names)}",
+            order=problems.after(path),
+        )
+        return None
+    if not isinstance(value, str):
+        problems.add((*path, "type"), f"expected a type name, got {describe(value)}", None)
+        return None
+    if value not in types:
+        problems.add(
+            (*path, "type"),
+            f"unknown channel type '{value}'",
+            suggest(value, names, "types (`notify channels --types`)"),
+        )
+        return None
+    return types[value]
+
+
+def _fields_of(kind: ChannelType) -> dict[str, Field]:
+    spec = kind.cls.spec
+    declared = list(COMMON_FIELDS)
+    if spec.http:
+        declared.append(BASE_URL_FIELD)
+    declared.extend(spec.fields)  # a type may redeclare a common field (base_url required)
+    return {field.name: field for field in declared}
+
+
+def _register(value: Any) -> None:
+    if isinstance(value, dict):
+        for item in value.values():
+            _register(item)
+    elif isinstance(value, list):
+        for item in value:
+            _register(item)
+    elif value is not None and not isinstance(value, bool):
+        secrets.register(value)
+
+
+def _value(declared: Field, body: dict[str, Any], path: PathKey, problems: Problems) -> Any:
+    field_path = (*path, declared.name)
+    value = body.get(declared.name)
+    if field_path in problems.skip:
+        return value
+    if value is None or (value == "" and declared.required):
+        if declared.required:
+            order = problems.after(path)
+            message = f"missing required key '{declared.name}'"
+            problems.add(field_path, message, _add(declared), order=order)
+        return copy.deepcopy(declared.default)
+    if declared.name == "rate_limit" and not isinstance(value, str):
+        problems.add(field_path, f"expected a rate, got {describe(value)}", _RATE_HINT)
+        return None
+    try:
+        return coerce(declared, value, from_env=field_path in problems.from_env)
+    except FieldProblem as problem:
+        at = field_path if problem.index is None else (*field_path, problem.index)
+        problems.add(at, problem.message, problem.hint)
+        return None
+
+
+def _add(declared: Field) -> str:
+    text = f"add `{declared.name}: ...`"
+    return f"{text} ({declared.help})" if declared.help else text
+
+
+def _common(settings: dict[str, Any], path: PathKey, problems: Problems) -> dict[str, Any]:
+    """The settings the dispatcher reads, typed for ChannelConfig."""
+    common: dict[str, Any] = {}
+    for key, (minimum, inclusive, words) in _BOUNDS.items():
+        value = settings.get(key)
+        if value is None:
+            continue
+        if value < minimum or (value == minimum and not inclusive):
+            problems.add((*path, key), f"{key} must be {words}, got {value}", f"set {key}: {words}")
+        common[key] = value
+    rate = settings.get("rate_limit")
+    if isinstance(rate, str):
+        try:
+            common["rate_limit"] = RateLimit.parse(rate)
+        except ValueError as exc:
+            problems.add((*path, "rate_limit"), str(exc), _RATE_HINT)
+    for key in ("enabled", "fallback", "description", "overflow"):
+        if settings.get(key) is not None:
+            common[key] = settings[key]
+    return common
+
+
+def _build(
+    name: str, kind: ChannelType, settings: dict[str, Any], path: PathKey, problems: Problems
+) -> Channel | None:
+    try:
+        channel = kind.cls(name, settings)
+    except ValueError as exc:
+        problems.add(path, f"the {kind.name} channel rejects its settings: {exc}", None)
+        return None
+    for key, message in channel.validate():
+        problems.add((*path, key), message)
+    to = settings.get("to")
+    if isinstance(to, list):
+        for index, address in enumerate(to):
+            problem = channel.validate_recipient(Recipient(address=str(address)))
+            if problem:
+                problems.add((*path, "to", index), problem)
+    return channel

@@ -1,0 +1,206 @@
+"""The journal's SQLite schema: numbered steps recorded in a `migrations` table, and how its rows
+map to the journal's dataclasses.
+
+Each step runs in its own BEGIN IMMEDIATE transaction and is skipped when already recorded, so
+two processes opening a new journal at once apply each step exactly once (the second waits on the
+write lock, then sees the record). Never edit a released step: add a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import fields
+from typing import Any, TypeVar
+
+from notify.errors import JournalError, Location
+from notify.journal.base import Delivery, Incident, Update
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "incidents, updates and deliveries",
+        """
+        CREATE TABLE incidents (
+            id TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            status TEXT NOT NULL,
+            impact TEXT,
+            components TEXT NOT NULL DEFAULT '[]',  -- JSON list of names
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            resolved_at TEXT
+        );
+        CREATE INDEX incidents_started ON incidents (started_at);
+        CREATE TABLE updates (
+            id INTEGER PRIMARY KEY,
+            incident_id TEXT NOT NULL REFERENCES incidents (id),
+            number INTEGER NOT NULL,
+            key TEXT NOT NULL UNIQUE,
+            template TEXT NOT NULL,
+            status TEXT NOT NULL,
+            message TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            next_update_at TEXT,
+            context TEXT NOT NULL DEFAULT '{}',  -- JSON: non-secret inputs, for retry
+            UNIQUE (incident_id, number)
+        );
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            update_id INTEGER NOT NULL REFERENCES updates (id),
+            incident_id TEXT NOT NULL REFERENCES incidents (id),
+            channel TEXT NOT NULL,
+            type TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            status TEXT NOT NULL
+                CHECK (status IN ('pending', 'unknown', 'sent', 'failed', 'skipped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            provider_message_id TEXT,
+            thread_data TEXT NOT NULL DEFAULT '{}',  -- JSON, opaque to the journal
+            error TEXT,
+            fallback_for INTEGER REFERENCES deliveries (id),
+            owner TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (update_id, channel, recipient)
+        );
+        CREATE INDEX deliveries_thread ON deliveries (incident_id, channel, recipient, status);
+        CREATE INDEX deliveries_status ON deliveries (status);
+        CREATE INDEX deliveries_updated ON deliveries (updated_at);
+        """,
+    ),
+    (
+        2,
+        "provider sessions and the suppression list",
+        """
+        CREATE TABLE kv (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,  -- JSON object
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE suppressions (
+            channel TEXT NOT NULL,  -- '*' means every channel
+            recipient TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (channel, recipient)
+        );
+        """,
+    ),
+]
+
+LATEST = max(number for number, _, _ in MIGRATIONS)
+
+_NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+
+# Columns holding JSON, with what an empty one reads as. Other columns map 1:1 to dataclass fields.
+_EMPTY_JSON = {"components": "[]", "context": "{}", "thread_data": "{}"}
+
+Row = TypeVar("Row", Incident, Update, Delivery)
+
+
+def migrate(conn: sqlite3.Connection, where: str | None = None) -> list[int]:
+    """Apply the steps `conn`'s database lacks; return their numbers (empty when up to date).
+
+    `conn` must be in autocommit mode (isolation_level=None): transactions here are explicit.
+    """
+    with _immediate(conn):
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations ("
+            " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+    found = conn.execute("SELECT MAX(number) FROM migrations").fetchone()[0]
+    if found is not None and found > LATEST:
+        raise JournalError(
+            f"the journal has schema step {found}, this notify knows steps up to {LATEST}",
+            where=Location(file=where) if where else None,
+            hint="a newer notify wrote it: upgrade notify, or point --journal at another file",
+        )
+    done = []
+    for number, name, sql in MIGRATIONS:
+        with _immediate(conn):
+            # Checked inside the write transaction: another process may have applied it meanwhile.
+            if conn.execute("SELECT 1 FROM migrations WHERE number = ?", (number,)).fetchone():
+                continue
+            for statement in _statements(sql):
+                conn.execute(statement)
+            conn.execute(
+                f"INSERT INTO migrations (number, name, applied_at) VALUES (?, ?, {_NOW_SQL})",
+                (number, name),
+            )
+            done.append(number)
+    return done
+
+
+def applied(conn: sqlite3.Connection) -> list[tuple[int, str, str]]:
+    """(number, name, applied_at) of every recorded step, in order."""
+    rows = conn.execute("SELECT number, name, applied_at FROM migrations ORDER BY number")
+    return [(int(n), str(m), str(a)) for n, m, a in rows]
+
+
+@contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _statements(sql: str) -> Iterator[str]:
+    # executescript() would COMMIT first and so break the step's transaction: run one by one.
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer.strip()
+            buffer = ""
+    if buffer.strip():
+        yield buffer.strip()
+
+
+# Rows <-> dataclasses
+
+
+def insert(conn: sqlite3.Connection, table: str, _conflict: str = "", **values: Any) -> int:
+    """INSERT one row (table and column names are ours, never user input); return its rowid."""
+    columns = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) {_conflict}"
+    return conn.execute(sql, tuple(values.values())).lastrowid or 0
+
+
+def one(
+    conn: sqlite3.Connection, cls: type[Row], sql: str, params: Sequence[Any] = ()
+) -> Row | None:
+    row = conn.execute(sql, params).fetchone()
+    return load(cls, row) if row else None
+
+
+def every(
+    conn: sqlite3.Connection, cls: type[Row], sql: str, params: Sequence[Any] = ()
+) -> list[Row]:
+    return [load(cls, row) for row in conn.execute(sql, params).fetchall()]
+
+
+def dump(obj: Incident | Update | Delivery, skip: str = "") -> dict[str, Any]:
+    """A dataclass as column values, JSON columns encoded; `skip` leaves one out (an id)."""
+    data = {f.name: getattr(obj, f.name) for f in fields(obj) if f.name != skip}
+    for name in _EMPTY_JSON:
+        if name in data:
+            data[name] = json.dumps(data[name])
+    return data
+
+
+def load(cls: type[Row], row: sqlite3.Row) -> Row:
+    """A row (read with sqlite3.Row) as its dataclass, JSON columns decoded."""
+    # By the dataclass's fields, so a later step may add columns without breaking this.
+    data = {f.name: row[f.name] for f in fields(cls)}
+    for name, empty in _EMPTY_JSON.items():
+        if name in data:
+            data[name] = json.loads(data[name] or empty)
+    return cls(**data)

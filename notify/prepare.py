@@ -1,0 +1,342 @@
+"""Preflight: from an UpdateRequest to every channel's rendered, measured message, all or nothing.
+
+Nothing here sends or writes. Any problem (unknown template, undefined variable, a message over
+its channel's limit, an invalid recipient) is raised before the first message leaves.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets as pyrandom
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from notify.channels.base import Length, Message, Recipient
+from notify.errors import InputError, PreflightError
+from notify.inputs import UpdateRequest
+from notify.journal.base import Incident, Update
+
+if TYPE_CHECKING:
+    from notify.config.model import ChannelConfig, Config
+    from notify.journal.base import Journal
+    from notify.render.templates import TemplateSet
+
+CLOSED_STATUSES = frozenset({"resolved", "completed"})
+
+
+@dataclass
+class Rendered:
+    """One planned delivery: who, and exactly what they will get."""
+
+    channel: ChannelConfig
+    recipient: Recipient
+    message: Message
+    length: Length | None
+    truncated: bool = False
+    skip_reason: str | None = None  # suppressed recipients are planned as skipped
+
+
+@dataclass
+class Prepared:
+    request: UpdateRequest
+    incident: Incident  # the incident as this update leaves it
+    is_new_incident: bool
+    update: dict[str, Any]  # the template context's `update`, plus key and template
+    inputs: dict[str, Any]  # what is stored with the update so `retry` can render it again
+    existing: Update | None  # already recorded under --key
+    deliveries: list[Rendered] = field(default_factory=list)
+    fallbacks: dict[str, list[Rendered]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return str(self.update["key"])
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def slugify(title: str, limit: int = 40) -> str:
+    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "incident"
+
+
+def new_incident_id(title: str, now: datetime, journal: Journal | None) -> str:
+    base = f"{now:%Y-%m-%d}-{slugify(title)}"
+    candidate, n = base, 1
+    while journal is not None and journal.get_incident(candidate) is not None:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def prepare(
+    request: UpdateRequest,
+    config: Config,
+    templates: TemplateSet,
+    journal: Journal | None,
+    *,
+    now: datetime | None = None,
+) -> Prepared:
+    """Resolve the incident and update, render every selected channel, and check it all."""
+    now = now or utcnow()
+    existing = journal.find_update(request.key) if (journal and request.key) else None
+    if existing is not None:
+        request = _request_from_stored(request, existing)
+        now = parse_iso(existing.context.get("at")) or now
+    template = templates.get(request.template)
+
+    incident, is_new, earlier = _resolve_incident(request, journal, now, existing)
+    status = template.status or incident.status or "investigating"
+    number = existing.number if existing else len(earlier) + 1
+    next_at = now + request.next_update if request.next_update else None
+    key = request.key or f"{incident.id}#{number}-{pyrandom.token_hex(4)}"
+
+    incident.status = status
+    incident.updated_at = iso(now) or ""
+    if request.impact:
+        incident.impact = request.impact
+    if request.components:
+        incident.components = list(request.components)
+    if request.title and not is_new:
+        incident.title = request.title
+    incident.resolved_at = iso(now) if status in CLOSED_STATUSES else None
+
+    update = {
+        "number": number,
+        "status": status,
+        "message": request.message,
+        "at": now,
+        "next_update_at": next_at,
+        "key": key,
+        "template": template.name,
+    }
+    inputs = {
+        "title": incident.title,
+        "message": request.message,
+        "vars": request.vars,
+        "impact": request.impact,
+        "components": request.components,
+        "next_update_seconds": request.next_update.total_seconds() if request.next_update else None,
+        "to": request.to,
+        "tags": request.tags,
+        "at": iso(now),
+    }
+    prepared = Prepared(request, incident, is_new, update, inputs, existing)
+
+    try:
+        selected = config.select(request.to)
+    except KeyError as exc:
+        names = sorted([*config.channels, *config.groups])
+        raise InputError(
+            f"--to {exc.args[0]!r} is neither a channel nor a group",
+            hint=_suggest(str(exc.args[0]), names) + f"Configured: {', '.join(names)}.",
+        ) from None
+    if not selected:
+        raise InputError(
+            "no channel selected: every channel is disabled",
+            hint="Enable one in channels.yaml or name one with --to.",
+        )
+
+    base_context = _context(config, incident, earlier, update, now)
+    problems: list[str] = []
+    for channel in selected:
+        prepared.deliveries += _render_channel(
+            channel, request, template.name, templates, base_context, journal, problems
+        )
+    for channel in _fallback_channels(selected, config):
+        prepared.fallbacks[channel.name] = _render_channel(
+            channel, request, template.name, templates, base_context, journal, problems
+        )
+    if problems:
+        more = f" (and {len(problems) - 1} more; `notify preview` shows them all)" if len(problems) > 1 else ""
+        raise PreflightError(problems[0] + more)
+    return prepared
+
+
+def _suggest(name: str, names: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, names, n=1)
+    return f"Did you mean {close[0]!r}? " if close else ""
+
+
+def _request_from_stored(request: UpdateRequest, update: Update) -> UpdateRequest:
+    """Re-running with an existing --key renders what was recorded, not the new arguments."""
+    stored = update.context
+    seconds = stored.get("next_update_seconds")
+    return replace(
+        request,
+        template=update.template,
+        incident=update.incident_id,
+        title=stored.get("title") or request.title,
+        message=stored.get("message", update.message),
+        vars=dict(stored.get("vars") or {}),
+        impact=stored.get("impact"),
+        components=list(stored.get("components") or []),
+        next_update=timedelta(seconds=seconds) if seconds else None,
+        to=list(stored.get("to") or request.to),
+        tags=list(stored.get("tags") or request.tags),
+    )
+
+
+def _resolve_incident(
+    request: UpdateRequest, journal: Journal | None, now: datetime, existing: Update | None
+) -> tuple[Incident, bool, list[Update]]:
+    if request.incident and journal is not None:
+        found = journal.get_incident(request.incident)
+        if found is not None:
+            earlier = [u for u in journal.updates(found.id) if existing is None or u.number < existing.number]
+            return found, False, earlier
+    if not request.title:
+        what = f"incident {request.incident!r} is new" if request.incident else "a new incident"
+        raise InputError(
+            f"--title is required: {what} needs a title",
+            hint="Add --title \"Checkout errors\" (or --incident ID of an existing incident).",
+        )
+    incident_id = request.incident or new_incident_id(request.title, now, journal)
+    incident = Incident(
+        id=incident_id,
+        title=request.title,
+        status="investigating",
+        impact=request.impact,
+        components=list(request.components),
+        started_at=iso(now) or "",
+        updated_at=iso(now) or "",
+    )
+    return incident, True, []
+
+
+def _context(
+    config: Config, incident: Incident, earlier: list[Update], update: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    return {
+        "incident": {
+            "id": incident.id,
+            "title": incident.title,
+            "status": incident.status,
+            "impact": incident.impact,
+            "components": list(incident.components),
+            "started_at": parse_iso(incident.started_at) or now,
+            "updates": [
+                {"number": u.number, "status": u.status, "message": u.message, "at": parse_iso(u.created_at)}
+                for u in earlier
+            ],
+        },
+        "update": {k: update[k] for k in ("number", "status", "message", "at", "next_update_at")},
+        "org": dict(config.organization),
+        "now": now,
+    }
+
+
+def _fallback_channels(selected: list[ChannelConfig], config: Config) -> list[ChannelConfig]:
+    """Every channel reachable through fallbacks of the selected ones (rendered up front)."""
+    seen = {c.name for c in selected}
+    out: list[ChannelConfig] = []
+    queue = list(selected)
+    while queue:
+        channel = queue.pop(0)
+        name = channel.fallback
+        if name and name not in seen and name in config.channels:
+            seen.add(name)
+            target = config.channels[name]
+            out.append(target)
+            queue.append(target)
+    return out
+
+
+def _render_channel(
+    channel: ChannelConfig,
+    request: UpdateRequest,
+    template_name: str,
+    templates: TemplateSet,
+    base_context: Mapping[str, Any],
+    journal: Journal | None,
+    problems: list[str],
+) -> list[Rendered]:
+    from notify.errors import NotifyError
+    from notify.render.formats import build_message
+
+    adapter = channel.channel
+    spec = adapter.spec
+    recipients = adapter.recipients()
+    if request.tags and spec.per_recipient:
+        wanted = set(request.tags)
+        recipients = [r for r in recipients if r.tags & wanted]
+    uses_recipient = templates.get(template_name).uses_recipient
+    org = base_context["org"]
+    link = org.get("status_url")
+    cache: dict[Any, tuple[Message, Length | None, bool]] = {}
+    out: list[Rendered] = []
+    for recipient in recipients:
+        problem = adapter.validate_recipient(recipient)
+        if problem:
+            problems.append(f"channel {channel.name!r}: recipient {recipient.address!r}: {problem}")
+            continue
+        locale = request.locale or recipient.locale
+        cache_key = (recipient.address, locale) if uses_recipient else locale
+        if cache_key not in cache:
+            context = dict(base_context)
+            context["vars"] = request.vars
+            context["channel"] = {"name": channel.name, "type": spec.type}
+            if spec.per_recipient:
+                context["recipient"] = {"address": recipient.address, **recipient.fields}
+            try:
+                parts = templates.render(
+                    template_name, context, channel_type=spec.type, part=spec.part, locale=locale
+                )
+            except NotifyError as exc:
+                raise exc  # template errors are the same for every channel: stop at the first
+            message = build_message(
+                parts, spec.format, status=base_context["update"]["status"], link=link, org=org
+            )
+            cache[cache_key] = _fit(channel, message, link, problems)
+        message, length, truncated = cache[cache_key]
+        skip = None
+        if journal is not None and (
+            journal.is_suppressed(channel.name, recipient.address)
+            or journal.is_suppressed("*", recipient.address)
+        ):
+            skip = "suppressed (opt-out list)"
+        out.append(Rendered(channel, recipient, message, length, truncated, skip))
+    return out
+
+
+def _fit(
+    channel: ChannelConfig, message: Message, link: str | None, problems: list[str]
+) -> tuple[Message, Length | None, bool]:
+    """Measure as the channel counts; truncate when the channel allows it, else report."""
+    adapter = channel.channel
+    length = adapter.measure(message)
+    if length is None or length.ok:
+        return message, length, False
+    if channel.overflow == "truncate":
+        from notify.render.truncate import truncate_to_fit
+
+        def fits(text: str) -> bool:
+            measured = adapter.measure(replace(message, text=text))
+            return measured is None or measured.ok
+
+        text = truncate_to_fit(message.text, fits, keep=link)
+        cut = replace(message, text=text)
+        return cut, adapter.measure(cut), True
+    problems.append(
+        f"channel {channel.name!r} ({adapter.spec.type}): the message is {length.describe()}, "
+        f"over the limit. Shorten the template's `{adapter.spec.part}` block or --message, "
+        f"or set `overflow: truncate` on the channel"
+    )
+    return message, length, False

@@ -1,0 +1,239 @@
+"""What the user sees: preview panels, the plan, the result table, or one JSON document.
+
+Every byte written goes through notify.secrets.redact, so a secret that slipped into a provider's
+error text or a rendered message is still never printed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from notify.secrets import redact
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from notify.cli import GlobalOptions
+    from notify.dispatch import Outcome
+    from notify.prepare import Prepared, Rendered
+
+STATUS_STYLE = {"sent": "green", "failed": "red", "skipped": "yellow", "pending": "cyan", "unknown": "magenta"}
+
+
+class RedactingStream(io.TextIOBase):
+    """A text stream that scrubs secrets from everything written through it."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return bool(getattr(self._stream, "isatty", lambda: False)())
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self._stream, "encoding", "utf-8") or "utf-8")
+
+
+class Output:
+    """stdout for results (or JSON), stderr for progress, prompts and notes."""
+
+    def __init__(self, options: GlobalOptions) -> None:
+        self.options = options
+        self._out: Console | None = None
+        self._err: Console | None = None
+
+    @property
+    def out(self) -> Console:
+        if self._out is None:
+            from rich.console import Console
+
+            self._out = Console(file=RedactingStream(sys.stdout), highlight=False, soft_wrap=False)
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(file=RedactingStream(sys.stderr), highlight=False, stderr=True)
+        return self._err
+
+    def json(self, document: Any) -> None:
+        sys.stdout.write(redact(json.dumps(document, indent=2, ensure_ascii=False, default=str)) + "\n")
+        sys.stdout.flush()
+
+    def note(self, text: str) -> None:
+        """A line for people (stderr), silenced by -q."""
+        if not self.options.quiet:
+            self.err.print(text)
+
+
+# --- JSON documents (CONTRACT.md "--json") ------------------------------------------------------
+
+
+def incident_json(prepared: Prepared) -> dict[str, Any]:
+    i = prepared.incident
+    return {"id": i.id, "title": i.title, "status": i.status, "impact": i.impact}
+
+
+def update_json(prepared: Prepared, number: int | None = None) -> dict[str, Any]:
+    return {
+        "number": number if number is not None else prepared.update["number"],
+        "key": prepared.key,
+        "status": prepared.update["status"],
+        "template": prepared.update["template"],
+    }
+
+
+def totals(statuses: Iterable[str]) -> dict[str, int]:
+    counts = Counter(statuses)
+    return {k: counts.get(k, 0) for k in ("sent", "failed", "skipped", "pending", "unknown")}
+
+
+def outcome_json(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "channel": outcome.channel,
+        "type": outcome.type,
+        "recipient": outcome.recipient,
+        "status": outcome.status,
+        "attempts": outcome.attempts,
+        "provider_message_id": outcome.provider_message_id,
+        "error": outcome.error,
+        "fallback_for": outcome.fallback_for,
+        "rescued_by": outcome.rescued_by,
+    }
+
+
+def result_document(prepared: Prepared, number: int, outcomes: list[Outcome]) -> dict[str, Any]:
+    return {
+        "incident": incident_json(prepared),
+        "update": update_json(prepared, number),
+        "dry_run": False,
+        "deliveries": [outcome_json(o) for o in outcomes],
+        "totals": totals(o.status for o in outcomes),
+    }
+
+
+def rendered_json(r: Rendered, *, with_content: bool) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "channel": r.channel.name,
+        "type": r.channel.type,
+        "recipient": r.recipient.address,
+        "status": "skipped" if r.skip_reason else "pending",
+        "attempts": 0,
+        "provider_message_id": None,
+        "error": r.skip_reason,
+    }
+    if with_content:
+        doc["rendered"] = r.message.rendered()
+        doc["length"] = r.length.to_json() if r.length else None
+        doc["truncated"] = r.truncated
+    return doc
+
+
+def plan_document(prepared: Prepared, *, with_content: bool) -> dict[str, Any]:
+    """`preview --json` (with rendered and length) and `send --dry-run --json`."""
+    deliveries = [rendered_json(r, with_content=with_content) for r in prepared.deliveries]
+    doc = {
+        "incident": incident_json(prepared),
+        "update": update_json(prepared),
+        "dry_run": True,
+        "deliveries": deliveries,
+        "totals": totals(d["status"] for d in deliveries),
+    }
+    if with_content and prepared.fallbacks:
+        doc["fallbacks"] = {
+            name: [rendered_json(r, with_content=True) for r in rs] for name, rs in prepared.fallbacks.items()
+        }
+    return doc
+
+
+# --- tables and panels --------------------------------------------------------------------------
+
+
+def plan_table(prepared: Prepared) -> Any:
+    from rich.table import Table
+
+    table = Table(title=_headline(prepared), title_justify="left", show_edge=False)
+    for col in ("channel", "type", "recipients", "length", "skipped"):
+        table.add_column(col, justify="right" if col in ("recipients", "skipped") else "left")
+    by_channel: dict[str, list[Rendered]] = {}
+    for r in prepared.deliveries:
+        by_channel.setdefault(r.channel.name, []).append(r)
+    for name, rows in by_channel.items():
+        lengths = {r.length.describe() for r in rows if r.length}
+        length = next(iter(lengths)) if len(lengths) == 1 else (f"{len(lengths)} variants" if lengths else "")
+        skipped = sum(1 for r in rows if r.skip_reason)
+        table.add_row(name, rows[0].channel.type, str(len(rows)), length, str(skipped) if skipped else "")
+    return table
+
+
+def _headline(prepared: Prepared) -> str:
+    i = prepared.incident
+    state = "new incident" if prepared.is_new_incident else f"update {prepared.update['number']}"
+    return f"{i.id} — {i.title} [{prepared.update['status']}] ({state})"
+
+
+def results_table(outcomes: list[Outcome], *, limit: int = 200) -> Any:
+    from rich.table import Table
+
+    table = Table(show_edge=False)
+    for col in ("channel", "recipient", "status", "attempts", "provider id", "error"):
+        table.add_column(col, overflow="fold")
+    shown = outcomes if len(outcomes) <= limit else [o for o in outcomes if o.status != "sent"][:limit]
+    for o in shown:
+        style = STATUS_STYLE.get(o.status, "")
+        status = f"[{style}]{o.status}[/]" if style else o.status
+        if o.fallback_for is not None:
+            status += " (fallback)"
+        if o.rescued_by is not None:
+            status += " (rescued)"
+        table.add_row(o.channel, o.recipient, status, str(o.attempts), o.provider_message_id or "", o.error or "")
+    return table
+
+
+def summary_line(outcomes: list[Outcome]) -> str:
+    counts = totals(o.status for o in outcomes)
+    parts = [f"{n} {k}" for k, n in counts.items() if n]
+    return ", ".join(parts) or "nothing to deliver"
+
+
+def preview_panels(prepared: Prepared) -> list[Any]:
+    """One panel per channel (the first recipient's message; variants noted)."""
+    from rich.panel import Panel
+    from rich.text import Text
+
+    panels = []
+    by_channel: dict[str, list[Rendered]] = {}
+    for r in prepared.deliveries:
+        by_channel.setdefault(r.channel.name, []).append(r)
+    for name, rows in by_channel.items():
+        first = rows[0]
+        body = Text()
+        if first.message.subject and first.channel.channel.spec.format in ("email", "webhook"):
+            body.append("Subject: ", style="bold")
+            body.append(first.message.subject + "\n\n")
+        elif first.message.subject and first.channel.channel.spec.part == "body":
+            body.append(first.message.subject + "\n\n", style="bold")
+        body.append(first.message.text)
+        who = first.recipient.address if len(rows) == 1 else f"{first.recipient.address} (+{len(rows) - 1} more)"
+        title = f"{name} · {first.channel.type} → {who}"
+        notes = [first.length.describe()] if first.length else []
+        if first.truncated:
+            notes.append("truncated")
+        if first.message.html:
+            notes.append(f"+ HTML part, {len(first.message.html)} bytes")
+        panels.append(Panel(body, title=title, title_align="left", subtitle=" · ".join(notes), subtitle_align="right"))
+    return panels

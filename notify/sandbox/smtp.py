@@ -1,0 +1,161 @@
+"""The sandbox's SMTP server: aiosmtpd on the sandbox's own loop.
+
+It accepts AUTH LOGIN/PLAIN with the sandbox credentials (535 otherwise), and, unless the
+sandbox requires AUTH, unauthenticated mail too. It is stricter than most servers about the
+message itself (a Message-ID, From and Date, and no header injection) so that it catches
+our own bugs. No STARTTLS: a certificate would cost a dependency; the demo uses security: none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import warnings
+import weakref
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from notify.sandbox.server import Sandbox
+
+__all__ = ["ReceivedEmail", "SmtpServer", "check_message", "start_smtp_server"]
+
+HOSTNAME = "smtp.sandbox.test"
+# Headers RFC 5322 §3.6 allows at most once: a second one is what an injected CRLF makes.
+_SINGLETONS = (
+    "from", "sender", "reply-to", "to", "cc", "bcc", "message-id",
+    "in-reply-to", "references", "subject", "date",
+)  # fmt: skip
+_REQUIRED = ("Message-ID", "From", "Date")
+
+
+class ReceivedEmail(EmailMessage):
+    """A parsed message as the sandbox received it, with its SMTP envelope."""
+
+    envelope_from: str = ""
+    rcpt_tos: tuple[str, ...] = ()
+    authenticated_as: str | None = None  # the AUTH login, None if the client did not log in
+
+
+def check_message(raw: bytes) -> str | None:
+    """Why a message must be rejected, or None. `raw` has CRLF line ends as sent."""
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    seen: dict[str, int] = {}
+    for number, line in enumerate(head.split(b"\r\n"), start=1):
+        if b"\r" in line or b"\n" in line:
+            return f"bare CR or LF in header line {number} (header injection?)"
+        if line[:1] in (b" ", b"\t"):
+            continue  # a folded continuation of the previous header
+        name, colon, _ = line.partition(b":")
+        if not colon or not name or b" " in name:
+            shown = line[:40].decode("utf-8", "replace")
+            return f"header line {number} is not 'Name: value': {shown!r}"
+        key = name.decode("ascii", "replace").lower()
+        seen[key] = seen.get(key, 0) + 1
+    for required in _REQUIRED:
+        if required.lower() not in seen:
+            return f"missing {required} header"
+    for key in _SINGLETONS:
+        if seen.get(key, 0) > 1:
+            return f"{seen[key]} {key} headers; RFC 5322 allows one (header injection?)"
+    return None
+
+
+class _Handler:
+    """aiosmtpd hooks: check, parse and store each message."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        sandbox = self.sandbox
+        if sandbox.latency > 0:
+            await asyncio.sleep(sandbox.latency)
+        failure = sandbox.take_failure("smtp")
+        if failure is not None:
+            return f"{failure.status} injected failure (notify sandbox)"
+        raw: bytes = envelope.original_content or b""
+        problem = check_message(raw)
+        if problem is not None:
+            return f"554 5.6.0 Message rejected: {problem}"
+        message = cast(
+            ReceivedEmail,
+            email.message_from_bytes(raw, _class=ReceivedEmail, policy=email.policy.default),
+        )
+        message.envelope_from = envelope.mail_from or ""
+        message.rcpt_tos = tuple(envelope.rcpt_tos)
+        login = getattr(getattr(session, "auth_data", None), "login", None)
+        if isinstance(login, bytes):
+            message.authenticated_as = login.decode("utf-8", "replace")
+        sandbox.store_email(message)
+        return "250 2.0.0 OK: queued"
+
+
+def _authenticator(sandbox: Sandbox) -> Any:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    creds = sandbox.credentials
+    user, password = creds.smtp_username.encode(), creds.smtp_password.encode()
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        ok = isinstance(data, LoginPassword) and data.login == user and data.password == password
+        # handled=False lets aiosmtpd answer 235 / 535 5.7.8 itself; the LoginPassword is
+        # kept on the session as auth_data.
+        return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
+
+    return authenticate
+
+
+@dataclass
+class SmtpServer:
+    """The listening server and its live connections, so stop() can close them too."""
+
+    server: asyncio.Server
+    protocols: weakref.WeakSet[asyncio.BaseProtocol] = field(default_factory=weakref.WeakSet)
+
+    @property
+    def port(self) -> int:
+        port: int = self.server.sockets[0].getsockname()[1]
+        return port
+
+    async def close(self) -> None:
+        self.server.close()
+        for protocol in list(self.protocols):
+            transport = getattr(protocol, "transport", None)
+            if transport is not None:
+                transport.close()
+        await self.server.wait_closed()
+        await asyncio.sleep(0)  # let connection_lost callbacks run before the loop stops
+
+
+async def start_smtp_server(sandbox: Sandbox, host: str, port: int) -> SmtpServer:
+    """Listen for SMTP on the running loop."""
+    from aiosmtpd.smtp import SMTP
+
+    loop = asyncio.get_running_loop()
+    handler = _Handler(sandbox)
+    authenticator = _authenticator(sandbox)
+    protocols: weakref.WeakSet[asyncio.BaseProtocol] = weakref.WeakSet()
+
+    def factory() -> asyncio.BaseProtocol:
+        with warnings.catch_warnings():
+            # aiosmtpd warns that AUTH without TLS is unsafe: true, and fine for a local fake.
+            warnings.simplefilter("ignore")
+            protocol = SMTP(
+                handler,
+                hostname=HOSTNAME,
+                ident="notify sandbox ESMTP",
+                auth_required=sandbox.smtp_auth_required,
+                auth_require_tls=False,
+                authenticator=authenticator,
+                enable_SMTPUTF8=True,
+                data_size_limit=25 * 1024 * 1024,
+                loop=loop,
+            )
+        protocols.add(protocol)
+        return protocol
+
+    server = await loop.create_server(factory, host, port)
+    return SmtpServer(server, protocols)
