@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
@@ -22,15 +21,18 @@ from notify.exitcodes import ExitCode
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass
 class GlobalOptions:
-    """Options accepted before the command and after it (`notify preview x --json`)."""
+    """Options accepted before the command and after it (`notify preview x --json`).
 
-    config: str | None = None
-    journal: str | None = None
-    json: bool = False
-    verbose: int = 0
-    quiet: bool = False
+    A plain class, not a dataclass: importing dataclasses costs startup time on every command.
+    """
+
+    def __init__(self) -> None:
+        self.config: str | None = None
+        self.journal: str | None = None
+        self.json = False
+        self.verbose = 0
+        self.quiet = False
 
     def journal_override(self) -> str | None:
         return self.journal or os.environ.get("NOTIFY_JOURNAL") or None
@@ -361,11 +363,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
-    from notify.errors import NotifyError
-    from notify.secrets import redact
-
     args = list(sys.argv[1:] if argv is None else argv)
-    verbose = any(a in ("-v", "--verbose") or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in args)
+    verbose = any(a == "--verbose" or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in args)
     try:
         result = cli.main(args=args, prog_name="notify", standalone_mode=False)
         return int(result or 0)
@@ -377,11 +376,6 @@ def run(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return int(exc.exit_code)
-    except NotifyError as exc:
-        if verbose:
-            _print_traceback()
-        click.echo(f"notify: error: {redact(str(exc))}", err=True)
-        return int(exc.exit_code)
     except KeyboardInterrupt:
         click.echo(
             "notify: interrupted. The journal says what went out; `notify retry` finishes the rest.",
@@ -389,8 +383,15 @@ def run(argv: list[str] | None = None) -> int:
         )
         return int(ExitCode.INTERRUPTED)
     except Exception as exc:
+        # Imported here, not at the top: `notify --help` should not pay for them.
+        from notify.errors import NotifyError
+        from notify.secrets import redact
+
         if verbose:
             _print_traceback()
+        if isinstance(exc, NotifyError):
+            click.echo(f"notify: error: {redact(str(exc))}", err=True)
+            return int(exc.exit_code)
         message = redact(f"{type(exc).__name__}: {exc}")
         click.echo(
             f"notify: internal error: {message} (this is a bug; run with -v for the traceback)",

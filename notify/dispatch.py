@@ -282,17 +282,21 @@ class Dispatcher:
                 )
                 return _outcome(job, "sent", attempt, receipt.provider_message_id), True
             error = redact(receipt.error or _silent_failure(job, receipt))
-            wait = receipt.retry_after
+            wait = receipt.retry_after if receipt.retryable else None
+            too_long = wait is not None and wait > self._max_retry_after
+            if wait is not None and not too_long:
+                # The provider refuses the whole channel until then, not just this request:
+                # hold the channel's other jobs too, even if this one has no retries left.
+                lane.pause_until(self._clock() + wait)
             if receipt.retryable and attempt <= retries:
-                if wait is not None and wait > self._max_retry_after:
-                    error = (
-                        f"{error}; the provider asks to wait {wait:.0f} s, longer than notify "
-                        f"waits ({self._max_retry_after:g} s): run `notify retry` later"
-                    )
-                else:
+                if not too_long:
                     await self._back_off(lane, job, attempt, retries, error, wait)
                     attempt += 1
                     continue
+                error = (
+                    f"{error}; the provider asks to wait {wait:.0f} s, longer than notify "
+                    f"waits ({self._max_retry_after:g} s): run `notify retry` later"
+                )
             if receipt.retryable and attempt > 1:
                 error = f"{error} (gave up after {attempt} attempts)"
             self._journal.finish(job.delivery_id, status=FAILED, attempts=attempt, error=error)
@@ -302,9 +306,6 @@ class Dispatcher:
         self, lane: _Lane, job: Job, attempt: int, retries: int, error: str, wait: float | None
     ) -> None:
         delay = retry_delay(attempt, retry_after=wait, rng=self._rng)
-        if wait is not None:
-            # The provider refuses the whole channel until then, not just this request.
-            lane.pause_until(self._clock() + wait)
         log.info(
             "%s to %s: %s; retry %d of %d in %.1f s",
             job.channel.name,
@@ -320,9 +321,10 @@ class Dispatcher:
     async def _send(self, job: Job, attempt: int) -> Receipt:
         ctx = dataclasses.replace(job.ctx, attempt=attempt)
         config = job.channel
-        request = config.channel.send(job.message, job.recipient, job.thread, ctx)
         try:
-            receipt = await asyncio.wait_for(request, config.timeout + _SAFETY_MARGIN)
+            # asyncio.timeout, unlike wait_for, runs the request in this task: no task per request.
+            async with asyncio.timeout(config.timeout + _SAFETY_MARGIN):
+                receipt = await config.channel.send(job.message, job.recipient, job.thread, ctx)
         except Exception as exc:  # CancelledError is not an Exception: Ctrl-C passes through
             return _receipt_for_exception(exc, config)
         if not isinstance(receipt, Receipt):

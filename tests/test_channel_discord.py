@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from notify.channels.base import DeliveryContext, Message, Recipient, Receipt, ThreadRef
+from notify.channels.base import DeliveryContext, Message, Receipt, Recipient, ThreadRef
 from notify.channels.discord import DiscordChannel
 
 TOKEN = "dwt-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
@@ -51,7 +51,8 @@ class FakeDiscord:
 
 
 async def lifecycle(discord: DiscordChannel, fake: FakeDiscord) -> list[Receipt]:
-    ctx, receipts = context(fake), []
+    ctx = context(fake)
+    receipts: list[Receipt] = []
     for message in LIFECYCLE:
         done = [r.thread_data | {"provider_message_id": r.provider_message_id} for r in receipts]
         thread = ThreadRef(done[0], done[-1], tuple(done)) if done else ThreadRef()
@@ -126,7 +127,9 @@ async def test_rate_limits_are_retried_after_the_time_discord_asks(
     def limited(request: httpx.Request) -> httpx.Response:
         return httpx.Response(429, json=body, headers=headers)
 
-    receipt = await channel().send(LIFECYCLE[0], Recipient("webhook"), ThreadRef(), context(limited))
+    receipt = await channel().send(
+        LIFECYCLE[0], Recipient("webhook"), ThreadRef(), context(limited)
+    )
 
     assert not receipt.ok and receipt.retryable and receipt.retry_after == wait
 
@@ -139,20 +142,30 @@ async def test_a_bad_or_deleted_webhook_is_final_and_the_token_stays_secret(stat
     receipt = await channel().send(LIFECYCLE[0], Recipient("webhook"), ThreadRef(), context(gone))
 
     assert not receipt.ok and not receipt.retryable and receipt.status_code == status
-    assert "'ops-discord'" in receipt.error and "check the webhook URL" in receipt.error
-    assert TOKEN not in receipt.error
+    assert "'ops-discord'" in str(receipt.error) and "check the webhook URL" in str(receipt.error)
+    assert TOKEN not in str(receipt.error)
 
 
 async def test_an_invalid_form_body_says_which_field() -> None:
     def invalid(request: httpx.Request) -> httpx.Response:
-        errors = {"content": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}]}}  # fmt: skip
-        return httpx.Response(400, json={"code": 50035, "message": "Invalid Form Body", "errors": errors})  # fmt: skip
+        errors = {
+            "content": {
+                "_errors": [
+                    {"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}
+                ]
+            }
+        }
+        return httpx.Response(
+            400, json={"code": 50035, "message": "Invalid Form Body", "errors": errors}
+        )
 
-    receipt = await channel().send(LIFECYCLE[0], Recipient("webhook"), ThreadRef(), context(invalid))
+    receipt = await channel().send(
+        LIFECYCLE[0], Recipient("webhook"), ThreadRef(), context(invalid)
+    )
 
     assert not receipt.ok and not receipt.retryable
-    assert "Invalid Form Body: content: Must be 2000 or fewer in length." in receipt.error
-    assert "50035" in receipt.error
+    assert "Invalid Form Body: content: Must be 2000 or fewer in length." in str(receipt.error)
+    assert "50035" in str(receipt.error)
 
 
 async def test_server_errors_may_be_retried() -> None:
@@ -160,7 +173,7 @@ async def test_server_errors_may_be_retried() -> None:
         return httpx.Response(502, text="<html><h1>502 Bad Gateway</h1></html>")
 
     receipt = await channel().send(LIFECYCLE[0], Recipient("webhook"), ThreadRef(), context(down))
-    assert receipt.retryable and "502 Bad Gateway" in receipt.error
+    assert receipt.retryable and "502 Bad Gateway" in str(receipt.error)
 
 
 async def test_a_network_error_never_shows_the_webhook_token() -> None:

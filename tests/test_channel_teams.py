@@ -95,8 +95,8 @@ async def test_a_refused_signature_is_final_and_never_quotes_it() -> None:
     receipt = await send(workflows)
 
     assert not receipt.ok and not receipt.retryable and receipt.status_code == 401
-    assert "'ops-teams'" in receipt.error and "sig=" in receipt.error
-    assert SIG not in receipt.error
+    assert "'ops-teams'" in str(receipt.error) and "sig=" in str(receipt.error)
+    assert SIG not in str(receipt.error)
 
 
 @pytest.mark.parametrize(
@@ -120,7 +120,7 @@ async def test_a_rejected_card_is_final_with_the_flow_error() -> None:
     receipt = await send(workflows)
 
     assert not receipt.ok and not receipt.retryable
-    assert "The input body is not valid JSON" in receipt.error
+    assert "The input body is not valid JSON" in str(receipt.error)
 
 
 async def test_a_network_error_never_shows_the_signed_url() -> None:

@@ -144,7 +144,9 @@ class FakeTelegram(_Fake):
 @pytest.fixture(autouse=True)
 def fake_types() -> Iterator[None]:
     fakes = (FakeSlack, FakeSms, FakeEmail, FakeWebhook, FakeTelegram)
-    registry._cache = {cls.spec.type: registry.ChannelType(cls.spec.type, cls, "built-in") for cls in fakes}
+    registry._cache = {
+        cls.spec.type: registry.ChannelType(cls.spec.type, cls, "built-in") for cls in fakes
+    }
     secrets.clear()
     yield
     registry.reset()
@@ -226,11 +228,17 @@ def test_the_contract_sample_loads_typed_with_defaults(tmp_path: Path) -> None:
     config = load(SAMPLE, tmp_path, ENV)
 
     assert list(config.channels) == ["ops-slack", "status-email", "customers-sms"]
-    assert config.organization == {"name": "Acme Cloud", "status_url": "https://status.acme.example"}
+    assert config.organization == {
+        "name": "Acme Cloud",
+        "status_url": "https://status.acme.example",
+    }
     assert config.journal_path == tmp_path / ".notify" / "journal.db"
     assert config.template_dirs == [tmp_path / "templates"]
     assert config.timezone == "UTC"
-    assert config.groups == {"internal": ["ops-slack", "status-email"], "customers": ["customers-sms"]}
+    assert config.groups == {
+        "internal": ["ops-slack", "status-email"],
+        "customers": ["customers-sms"],
+    }
     assert config.path is None
 
     slack = config.channels["ops-slack"]
@@ -252,7 +260,10 @@ def test_the_contract_sample_loads_typed_with_defaults(tmp_path: Path) -> None:
     assert sms.rate_limit is not None and sms.rate_limit.per_second == 10
     assert sms.fallback == "status-email"
     assert [r.address for r in sms.channel.recipients()] == ["+14155550100"]
-    assert [c.name for c in config.select(["customers", "ops-slack"])] == ["ops-slack", "customers-sms"]
+    assert [c.name for c in config.select(["customers", "ops-slack"])] == [
+        "ops-slack",
+        "customers-sms",
+    ]
 
 
 def test_values_from_the_environment_and_secret_fields_are_redacted(tmp_path: Path) -> None:
@@ -580,6 +591,14 @@ BAD: list[tuple[str, str, dict[str, str], int, str, str]] = [
         "set the variable to a whole number",
     ),
     (
+        "required value empty in the environment",
+        "channels:\n  tg:\n    type: telegram\n    token: ${TG_TOKEN}\n    chat_id: '-100123'\n",
+        {"TG_TOKEN": ""},
+        4,
+        "channels.tg.token: 'token' is empty",
+        "export the variable with a value",
+    ),
+    (
         "unknown fallback",
         MINIMAL + "    fallback: hookz\n  other:\n    type: webhook\n    url: https://o.example\n",
         {},
@@ -698,7 +717,7 @@ BAD: list[tuple[str, str, dict[str, str], int, str, str]] = [
         MINIMAL + "  hooks:\n    type: slack\n",
         {},
         6,
-        "duplicate key 'hooks' (first on line 3)",
+        "channels.hooks: duplicate key 'hooks' (first on line 3)",
         "keep one of them",
     ),
     (
@@ -747,12 +766,26 @@ def test_each_mistake_is_one_line_with_where_and_how_to_fix(
 @pytest.mark.parametrize(
     ("text", "where", "words", "fix"),
     [
-        ("version: 1\nchannels:\n  a:\n    type: slack\n   bad: indent\n", ":5:", "indentation", "spaces"),
+        (
+            "version: 1\nchannels:\n  a:\n    type: slack\n   bad: indent\n",
+            ":5:",
+            "indentation",
+            "spaces",
+        ),
         ("version: 1\nchannels:\n\ta:\n", ":3:1", "tab", "never tabs"),
         ("channels:\n  a:\n    description: a: b\n", ":3:", "':'", "quote values"),
-        ("channels: [a, b\n", ":2:", "never closed", "close the quote"),
+        ("version: 1\nchannels: [a, b\n", ":2:11", "never closed", "close the bracket"),
+        ("groups:\n  all: [${ALL}]\n", ":2:10", "is it a ${VAR}?", '["${VAR}"]'),
+        ("version: 1\norganization:\n  name: 'Acme\n", ":3:9", "never closed", "close the quote"),
     ],
-    ids=["indentation", "tab", "colon in a value", "unclosed bracket"],
+    ids=[
+        "indentation",
+        "tab",
+        "colon in a value",
+        "unclosed bracket",
+        "unclosed quote",
+        "${} in [ ]",
+    ],
 )
 def test_yaml_syntax_errors_give_line_and_column_in_plain_words(
     tmp_path: Path, text: str, where: str, words: str, fix: str
@@ -760,6 +793,14 @@ def test_yaml_syntax_errors_give_line_and_column_in_plain_words(
     message = error_of(text, tmp_path)
     assert message.startswith("channels.yaml" + where), message
     assert "YAML syntax error" in message and words in message and fix in message, message
+
+
+def test_a_value_yaml_cannot_construct_says_to_quote_it(tmp_path: Path) -> None:
+    message = error_of(MINIMAL + "    description: 2024-13-45\n", tmp_path)
+    assert message.startswith("channels.yaml:6: channels.hooks.description: YAML cannot read"), (
+        message
+    )
+    assert "quote it" in message
 
 
 def test_an_empty_file_says_how_to_start(tmp_path: Path) -> None:
@@ -801,6 +842,26 @@ def test_a_typo_in_a_channel_key_comes_before_the_missing_key_it_causes(tmp_path
     assert "did you mean 'account_sid'?" in str(caught.value)
     assert any("missing required key 'account_sid'" in p for p in caught.value.problems)
     assert any("missing required key 'to'" in p for p in caught.value.problems)
+
+
+def test_a_missing_variable_is_reported_once_not_again_for_its_unfilled_text(
+    tmp_path: Path,
+) -> None:
+    text = MINIMAL + "    retries: ${RETRIES}\ntimezone: ${TZ}\ngroups:\n  all: ['${ALL}']\n"
+    with pytest.raises(InvalidConfig) as caught:
+        load(text, tmp_path)
+    assert [p.split(": ", 2)[1:] for p in caught.value.problems] == [
+        [
+            "channels.hooks.retries",
+            "environment variable RETRIES is not set. export RETRIES=... "
+            "or write ${RETRIES:-default}",
+        ],
+        ["timezone", "environment variable TZ is not set. export TZ=... or write ${TZ:-default}"],
+        [
+            "groups.all[0]",
+            "environment variable ALL is not set. export ALL=... or write ${ALL:-default}",
+        ],
+    ]
 
 
 def test_every_problem_is_listed_in_file_order(tmp_path: Path) -> None:
@@ -849,8 +910,13 @@ def test_no_error_message_contains_a_secret_value(tmp_path: Path) -> None:
     everything = "\n".join(caught.value.problems)
 
     assert len(caught.value.problems) == 5, everything
-    for secret in ("12345678901", "xoxb-hook-secret", "hook-secret-literal", "env-secret-value",
-                   "pd-secret-token"):
+    for secret in (
+        "12345678901",
+        "xoxb-hook-secret",
+        "hook-secret-literal",
+        "env-secret-value",
+        "pd-secret-token",
+    ):
         assert secret not in everything
     assert "channels.ops.token: expected text, got a number" in everything
     assert "channels.ops.webhook_url: this value is not an http(s) URL" in everything

@@ -18,6 +18,7 @@ from notify import secrets
 from notify.channels.base import ThreadRef
 from notify.errors import JournalError
 from notify.journal import (
+    Delivery,
     Incident,
     Journal,
     JournalSessionStore,
@@ -79,6 +80,18 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
 def forget_secrets() -> Iterator[None]:
     yield
     secrets.clear()
+
+
+def delivery(journal: Journal, delivery_id: int) -> Delivery:
+    found = journal.get_delivery(delivery_id)
+    assert found is not None
+    return found
+
+
+def incident(journal: Journal, incident_id: str = "2026-11-22-payments-api") -> Incident:
+    found = journal.get_incident(incident_id)
+    assert found is not None
+    return found
 
 
 def recorded_migrations(path: Path) -> list[tuple[int, str, str]]:
@@ -216,22 +229,21 @@ def test_the_same_key_returns_the_same_update_and_adds_only_missing_rows(journal
     assert [d.id for d in rows_again[:2]] == [d.id for d in rows]
     assert rows_again[2].recipient == "support@acme.example"
     assert len(journal.updates(payments().id)) == 1
-    assert journal.get_incident(payments().id).status == "investigating"  # type: ignore[union-attr]
+    assert incident(journal).status == "investigating"
 
 
 def test_an_update_changes_the_incident_but_not_when_it_started(journal: Journal) -> None:
     post(journal, "k1")
-    started = journal.get_incident(payments().id).started_at  # type: ignore[union-attr]
+    started = incident(journal).started_at
     post(journal, "k2", incident=payments(title="Payments API down", status="identified"))
 
-    incident = journal.get_incident(payments().id)
-    assert incident is not None
-    assert (incident.title, incident.status, incident.started_at) == (
+    now = incident(journal)
+    assert (now.title, now.status, now.started_at) == (
         "Payments API down",
         "identified",
         started,
     )
-    assert incident.components == ["api"]
+    assert now.components == ["api"]
     assert journal.get_incident("2026-01-01-nothing") is None
 
 
@@ -275,7 +287,7 @@ def test_claim_then_finish(journal: Journal) -> None:
     assert not journal.claim(slack.id, me), "a sent delivery is never claimed again"
 
     journal.finish(email.id, status="failed", attempts=4, error="550 mailbox unavailable")
-    assert journal.get_delivery(email.id).error == "550 mailbox unavailable"  # type: ignore[union-attr]
+    assert delivery(journal, email.id).error == "550 mailbox unavailable"
     assert journal.claim(email.id, me), "failed deliveries are retried"
 
 
@@ -292,7 +304,7 @@ def test_skipped_and_live_owned_deliveries_are_not_claimed(journal: Journal) -> 
     assert journal.claim(live.id, run_owner())
     assert journal.claim(live.id, run_owner()), "the owner may claim its own row again"
     assert not journal.claim(live.id, f"{socket.gethostname()}:1:other-run")
-    assert journal.get_delivery(live.id).owner == run_owner()  # type: ignore[union-attr]
+    assert delivery(journal, live.id).owner == run_owner()
 
 
 def test_a_delivery_left_in_flight_by_a_dead_run_can_be_claimed(
@@ -303,7 +315,7 @@ def test_a_delivery_left_in_flight_by_a_dead_run_can_be_claimed(
     assert journal.claim(slack.id, dead)
 
     assert journal.claim(slack.id, run_owner())
-    assert journal.get_delivery(slack.id).owner == run_owner()  # type: ignore[union-attr]
+    assert delivery(journal, slack.id).owner == run_owner()
 
     # A real run that claimed a delivery and died before finishing it.
     owners = SPAWN.Queue()
@@ -314,7 +326,7 @@ def test_a_delivery_left_in_flight_by_a_dead_run_can_be_claimed(
     child_owner = owners.get(timeout=120)
     child.join(120)
     assert child.exitcode == 0
-    assert journal.get_delivery(email.id).status == "unknown"  # type: ignore[union-attr]
+    assert delivery(journal, email.id).status == "unknown"
     assert not owner_alive(child_owner)
     assert journal.claim(email.id, run_owner())
 
@@ -468,8 +480,8 @@ def test_secrets_in_error_text_never_reach_the_file(tmp_path: Path) -> None:
     _, (slack, skipped) = post(journal, "k1", deliveries=planned)
     journal.finish(slack.id, status="failed", attempts=1, error=f"invalid_auth for token {token}")
 
-    assert journal.get_delivery(slack.id).error == "invalid_auth for token ***"  # type: ignore[union-attr]
-    assert journal.get_delivery(skipped.id).error == "bad ***"  # type: ignore[union-attr]
+    assert delivery(journal, slack.id).error == "invalid_auth for token ***"
+    assert delivery(journal, skipped.id).error == "bad ***"
     files = [p for p in tmp_path.iterdir() if p.name.startswith("journal.db")]
     assert any(p.name.endswith("-wal") for p in files)
     for file in files:

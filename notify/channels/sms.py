@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from notify.channels._http import (
+    body_snippet,
     failed,
     json_dict,
     label,
@@ -240,8 +241,9 @@ class SmsChannel(Channel):
                     f"{_HINTS[20003]}",
                     status_code=status,
                 )
-            snippet = one_line(response.text, 200) or "no body"
-            return receipt_from_status(response, f"Twilio answered HTTP {status}: {snippet}")
+            return receipt_from_status(
+                response, f"Twilio answered HTTP {status}: {body_snippet(response)}"
+            )
         code_number = int(code) if str(code).isdigit() else -1
         retryable = status == 429 or code_number == 20429 or status >= 500
         hint = _HINTS.get(code_number)
@@ -249,12 +251,12 @@ class SmsChannel(Channel):
             hint = f"{hint} of {label(self)}"
         if code_number == 21211:
             hint = f"check {recipient.address}: {_E164_HINT}"
-        if hint is None:
-            hint = (
-                "Twilio will accept it later"
-                if retryable
-                else f"see {data.get('more_info') or 'twilio.com/docs/api/errors'}"
-            )
+        if hint is None and (status == 429 or code_number == 20429):
+            hint = "Twilio's rate limit: notify backs off and retries; lower rate_limit to avoid it"
+        elif hint is None and retryable:
+            hint = "Twilio failed; a later retry may succeed"
+        elif hint is None:
+            hint = f"see {data.get('more_info') or 'twilio.com/docs/api/errors'}"
         text = f"Twilio error {code}: {words or 'no message'} — {hint}"
         return receipt_from_status(response, text, retryable=retryable)
 

@@ -152,9 +152,11 @@ def _register(value: Any) -> None:
 def _value(declared: Field, body: dict[str, Any], path: PathKey, problems: Problems) -> Any:
     field_path = (*path, declared.name)
     value = body.get(declared.name)
-    if field_path in problems.skip:
-        return value
-    if value is None or (value == "" and declared.required):
+    if value == "" and declared.required:
+        hint = "export the variable with a value" if field_path in problems.from_env else None
+        problems.add(field_path, f"'{declared.name}' is empty", hint or _add(declared))
+        return None
+    if value is None:
         if declared.required:
             order = problems.after(path)
             message = f"missing required key '{declared.name}'"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from notify.channels.base import Channel
@@ -23,8 +23,8 @@ class RateLimit:
     def per_second(self) -> float:
         return self.count / self.period
 
-    _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*$")
-    _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60}
+    _PATTERN: ClassVar[re.Pattern[str]] = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*$")
+    _PERIODS: ClassVar[dict[str, int]] = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60}
 
     @classmethod
     def parse(cls, text: str) -> RateLimit:

@@ -39,13 +39,19 @@ class Problems:
 
     source: Source
     from_env: set[PathKey] = field(default_factory=set)  # values filled in from ${VAR}
-    skip: set[PathKey] = field(default_factory=set)  # already reported (a missing ${VAR})
+    skip: set[PathKey] = field(default_factory=set)  # a ${VAR} failed here: reported already
     found: list[tuple[float, ConfigError]] = field(default_factory=list)
 
     def add(
         self, path: PathKey, message: str, hint: str | None = None, *, order: float | None = None
     ) -> None:
-        """`order` sorts a missing key after the lines near it: a typo'd key there explains more."""
+        """`order` sorts a missing key after the lines near it: a typo'd key there explains more.
+
+        A value whose ${VAR} could not be filled in is reported once, for that, and not again for
+        what its unfilled text then looks like.
+        """
+        if any(path[:n] in self.skip for n in range(1, len(path) + 1)):
+            return
         line = self.source.line(path)
         where = Location(file=self.source.name, line=line, field=dotted(path) or None)
         order = order if order is not None else (line or 0)

@@ -41,9 +41,19 @@ _PLAIN_WORDS: tuple[tuple[str, str, str], ...] = (
         "line keys of one mapping up in the same column, using spaces",
     ),
     (
+        "but got '{'",
+        "a '{' inside [ ] or { } (is it a ${VAR}?)",
+        'quote that value: ["${VAR}"]',
+    ),
+    (
+        "<stream end>",
+        "a bracket opened here is never closed",
+        "close the bracket this value opens",
+    ),
+    (
         "found unexpected end of stream",
-        "a quote or bracket is never closed",
-        "close the quote or bracket this value opens",
+        "a quote opened here is never closed",
+        "close the quote this value opens",
     ),
     (
         "expected a single document",
@@ -98,9 +108,11 @@ def parse(text: str, name: str) -> Source:
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, name: str) -> ConfigError:
-    mark = exc.problem_mark or exc.context_mark
-    where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
     problem = exc.problem or exc.context or "invalid YAML"
+    # At the end of the file, the place that opened the unclosed bracket or quote is the news.
+    at_end = "stream end" in problem or "end of stream" in problem
+    mark = (exc.context_mark if at_end else None) or exc.problem_mark or exc.context_mark
+    where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
     for needle, words, hint in _PLAIN_WORDS:
         if needle in problem:
             return ConfigError(f"YAML syntax error: {words}", where=where, hint=hint)
@@ -117,10 +129,10 @@ class _Builder:
         self.constructor = yaml.constructor.SafeConstructor()
         self.active: set[int] = set()  # nodes being built: a recursive alias would never end
 
-    def fail(self, node: yaml.Node, message: str, hint: str) -> ConfigError:
-        return ConfigError(
-            message, where=Location(file=self.source.name, line=node.start_mark.line + 1), hint=hint
-        )
+    def fail(self, node: yaml.Node, message: str, hint: str, path: PathKey = ()) -> ConfigError:
+        line = node.start_mark.line + 1
+        where = Location(file=self.source.name, line=line, field=dotted(path) or None)
+        return ConfigError(message, where=where, hint=hint)
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
         if id(node) in self.active:
@@ -133,7 +145,11 @@ class _Builder:
                 return self._sequence(node, path)
             return self.constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as exc:
-            raise self.fail(node, f"YAML value error: {exc.problem}", "quote the value") from None
+            raise self.fail(node, f"YAML value error: {exc.problem}", "quote it", path) from None
+        except ValueError as exc:  # 2024-13-45 looks like a date to YAML but is none
+            raise self.fail(
+                node, f"YAML cannot read this value ({exc})", "quote it", path
+            ) from None
         finally:
             self.active.discard(id(node))
 
@@ -152,7 +168,7 @@ class _Builder:
                 merged.extend(self._merge_sources(value_node))
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                raise self.fail(key_node, "a key must be plain text", "write `name: value`")
+                raise self.fail(key_node, "a key must be plain text", "write `name: value`", path)
             key = str(key_node.value)
             if key in result:
                 first = self.source.lines[(*path, key)]
@@ -160,6 +176,7 @@ class _Builder:
                     key_node,
                     f"duplicate key '{key}' (first on line {first})",
                     "keep one of them: YAML would silently use the last",
+                    (*path, key),
                 )
             self.source.lines[(*path, key)] = key_node.start_mark.line + 1
             result[key] = self.build(value_node, (*path, key))

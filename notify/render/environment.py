@@ -61,7 +61,7 @@ def syntax_error(exc: Any, fallback_file: str | None) -> TemplateError:
     return TemplateError(
         f"template syntax error: {exc.message}",
         where=where,
-        hint="check the {% %} and {{ }} tags near that line (every block needs its {% endblock %})",
+        hint="Check the {% %} and {{ }} tags near that line (every block needs its {% endblock %})",
     )
 
 
@@ -97,12 +97,12 @@ def _undefined(exc: Exception, where: Location) -> TemplateError:
         if found:
             expr = found.group(0)
     if not expr:
-        return TemplateError(f"undefined variable: {exc}", where=where, hint=f"templates get {CONTEXT_NAMES}")
+        return TemplateError(f"undefined variable: {exc}", where=where, hint=f"Templates get {CONTEXT_NAMES}")
     if expr.startswith("vars."):
         key = expr.removeprefix("vars.")
-        hint = f"pass it with --set {key}=VALUE, or guard it with {{% if {expr} is defined %}}"
+        hint = f"Pass it with --set {key}=VALUE, or guard it with {{% if {expr} is defined %}}"
     else:
-        hint = f"guard it with {{% if {expr} is defined %}}; templates get {CONTEXT_NAMES}"
+        hint = f"Guard it with {{% if {expr} is defined %}}; templates get {CONTEXT_NAMES}"
     return TemplateError(f"undefined variable `{expr}`", where=where, hint=hint)
 
 
@@ -124,10 +124,10 @@ def raise_render_error(env: SandboxedEnvironment, files: set[str], block: str) -
             raise TemplateError(
                 f"the sandbox refused an unsafe operation: {exc}",
                 where=where,
-                hint="templates may read variables and call filters, nothing else",
+                hint="Templates may read variables and call filters, nothing else",
             ) from None
         raise TemplateError(
             f"rendering the `{block}` block failed: {exc}",
             where=where,
-            hint="guard optional values with {% if ... %}",
+            hint="Guard optional values with {% if ... %}",
         ) from None

@@ -95,13 +95,13 @@ def _parse_front_matter(raw: str, path: Path) -> tuple[dict[str, Any], str]:
         raise TemplateError(
             f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}",
             where=Location(file=str(path), line=line),
-            hint="write it as `key: value` lines between two `---` lines",
+            hint="Write it as `key: value` lines between two `---` lines",
         ) from None
     if not isinstance(data, dict):
         raise TemplateError(
             "front matter must be `key: value` lines",
             where=Location(file=str(path), line=2),
-            hint="e.g. `status: investigating` and `description: ...`",
+            hint="For example `status: investigating` and `description: ...`",
         )
     blank = "\n" * match.group(0).count("\n")
     return data, blank + raw[match.end() :]
@@ -120,16 +120,16 @@ def _check_front_matter(data: dict[str, Any], path: Path, raw: str) -> tuple[str
             raise TemplateError(
                 f"unknown front matter key {key!r}",
                 where=Location(file=str(path), line=line_of(str(key))),
-                hint=f"did you mean {close[0]!r}?" if close else "keys: status, description",
+                hint=f"Did you mean {close[0]!r}?" if close else "Keys: status, description",
             )
     status = data.get("status")
     if status is not None and status not in STATUSES:
         close = difflib.get_close_matches(str(status), STATUSES, n=1)
-        guess = f"did you mean {close[0]!r}? " if close else ""
+        guess = f"Did you mean {close[0]!r}? " if close else ""
         raise TemplateError(
             f"unknown status {status!r}",
             where=Location(file=str(path), line=line_of("status")),
-            hint=f"{guess}use one of {', '.join(STATUSES)}, or leave it out to keep the current one",
+            hint=f"{guess}Use one of {', '.join(STATUSES)}, or leave it out to keep the current one",
         )
     return status, str(data.get("description") or "").strip()
 
@@ -142,7 +142,7 @@ def read_template(path: Path, name: str, source: str, locale: str | None = None)
         raise TemplateError(
             f"template is not UTF-8 text (byte {exc.start})",
             where=Location(file=str(path)),
-            hint="save it as UTF-8",
+            hint="Save it as UTF-8",
         ) from None
     except OSError as exc:
         raise TemplateError(
@@ -199,7 +199,7 @@ class TemplateSet:
                 raise TemplateError(
                     "templates folder not found",
                     where=Location(file=str(folder)),
-                    hint="create it (`notify init` writes one) or fix `templates:` in channels.yaml",
+                    hint="Create it (`notify init` writes one) or fix `templates:` in channels.yaml",
                 )
             source = "shipped" if folder == shipped else str(folder)
             for path in sorted(folder.glob(f"*{SUFFIX}")):
@@ -221,10 +221,10 @@ class TemplateSet:
         template = self._templates.get(name.removesuffix(SUFFIX))
         if template is None:
             close = difflib.get_close_matches(name, self.names(), n=1)
-            guess = f"did you mean {close[0]!r}? " if close else ""
+            guess = f"Did you mean {close[0]!r}? " if close else ""
             raise TemplateError(
                 f"no template named {name!r}",
-                hint=f"{guess}available: {', '.join(self.names()) or 'none'}",
+                hint=f"{guess}Available: {', '.join(self.names()) or 'none'}",
             )
         return template
 
@@ -271,7 +271,7 @@ class TemplateSet:
                 f"template {template.name!r} has no `{part}` block, which {channel_type} "
                 "channels need",
                 where=Location(file=str(template.path) if template.path else None),
-                hint=f"add {{% block {part} %}}...{{% endblock %}} (or a `{type_block}` block)",
+                hint=f"Add {{% block {part} %}}...{{% endblock %}} (or a `{type_block}` block)",
             )
         if subject_block in blocks:
             subject = self._run(compiled, subject_block, context)

@@ -88,8 +88,8 @@ class Sandbox:
         self.host = host
         self.smtp_host = host
         self.smtp_auth_required = smtp_auth_required
-        self._http_port = http_port
-        self._smtp_port = smtp_port
+        self.http_port = http_port  # as asked: 0 means any free port; see .url for the real one
+        self.requested_smtp_port = smtp_port
         self._initial_latency = latency
         self._latency = latency
         self.state = SandboxState(credentials=self.credentials, clock=clock)
@@ -125,11 +125,11 @@ class Sandbox:
 
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
-        self._http = await asyncio.start_server(self._on_connection, self.host, self._http_port)
+        self._http = await asyncio.start_server(self._on_connection, self.host, self.http_port)
         port = self._http.sockets[0].getsockname()[1]
         self.url = f"http://{self._url_host()}:{port}"
         try:
-            self._smtp = await start_smtp_server(self, self.host, self._smtp_port)
+            self._smtp = await start_smtp_server(self, self.host, self.requested_smtp_port)
         except BaseException:
             await self.stop_async()
             raise

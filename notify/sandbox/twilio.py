@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from email.utils import formatdate
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -123,11 +124,15 @@ class TwilioEmulator(Emulator):
         denied.headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
         return denied
 
+    def _date(self) -> str:
+        # Twilio's RFC 2822 dates: "Thu, 30 Jul 2015 20:12:31 +0000".
+        return format_datetime(datetime.fromtimestamp(int(self.state.clock()), UTC))
+
     def _uri(self, suffix: str) -> str:
         return f"{API}{self.credentials.twilio_account_sid}{suffix}"
 
     def _account(self) -> dict[str, Any]:
-        now = formatdate(self.state.clock(), usegmt=False)
+        now = self._date()
         sid = self.credentials.twilio_account_sid
         return {
             "sid": sid,
@@ -154,7 +159,7 @@ class TwilioEmulator(Emulator):
         count, encoding = segments(body)
         service = form.get("MessagingServiceSid") or None
         sid = self.state.new_id("SM")
-        now = formatdate(self.state.clock(), usegmt=False)
+        now = self._date()
         resource: dict[str, Any] = {
             "account_sid": account_sid,
             "api_version": "2010-04-01",

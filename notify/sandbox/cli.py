@@ -1,0 +1,271 @@
+"""`notify sandbox`: serve every provider emulator and an SMTP server until Ctrl-C.
+
+It prints where everything listens and a channels.yaml that points every channel type at it
+(the sandbox credentials are public dummies, so they are printed as they are), then one line
+per request or email as it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import signal
+import time
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from notify.errors import InputError, Location
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from notify.sandbox.server import Recorded, Sandbox
+    from notify.sandbox.smtp import ReceivedEmail
+
+__all__ = ["channels_yaml", "parse_failure", "parse_rate", "sandbox_channels", "sandbox_command"]
+
+_PERIODS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(\d*)\s*(s|sec|m|min|h))?\s*$")
+_FAIL = re.compile(r"^\s*(\d{3})\s*(?:[xX*]\s*(\d+))?\s*$")
+
+
+def _split(option: str, value: str, example: str) -> tuple[str, str]:
+    provider, eq, rest = value.partition("=")
+    if not eq or not provider.strip():
+        raise InputError(
+            f"{value!r} is not PROVIDER=VALUE",
+            where=Location(field=option),
+            hint=f"Write it like {option} {example}",
+        )
+    return provider.strip().lower(), rest
+
+
+def parse_rate(value: str) -> tuple[str, float, float]:
+    """ "twilio=10/s" -> ("twilio", 10.0, 1.0); also N/min, N/h, N/5min, and a bare N (per s)."""
+    provider, rest = _split("--rate-limit", value, "twilio=10/s")
+    match = _RATE.match(rest)
+    if match is None or float(match.group(1)) <= 0:
+        raise InputError(
+            f"{rest!r} is not a rate",
+            where=Location(field=f"--rate-limit {value}"),
+            hint="Use N/s, N/min or N/h with N > 0, e.g. twilio=10/s",
+        )
+    count, multiple, unit = match.groups()
+    period = _PERIODS[unit or "s"] * (int(multiple) if multiple else 1)
+    return provider, float(count), period
+
+
+def parse_failure(value: str) -> tuple[str, int, int]:
+    """ "slack=503x2" -> ("slack", 503, 2): the next 2 Slack requests get a 503."""
+    provider, rest = _split("--fail", value, "slack=503x2")
+    match = _FAIL.match(rest)
+    if match is None or not 100 <= int(match.group(1)) <= 599:
+        raise InputError(
+            f"{rest!r} is not STATUS[xTIMES]",
+            where=Location(field=f"--fail {value}"),
+            hint="Use an HTTP status (an SMTP code for smtp) and a count, e.g. twilio=429x3",
+        )
+    return provider, int(match.group(1)), int(match.group(2) or 1)
+
+
+def sandbox_channels(sb: Sandbox, *, phone: str = "+14155550100") -> dict[str, dict[str, Any]]:
+    """One channel per emulator that is installed, pointed at `sb` (for channels.yaml)."""
+    c = sb.credentials
+    channels: dict[str, dict[str, Any]] = {
+        "sandbox-email": {
+            "type": "email",
+            "host": sb.smtp_host,
+            "port": sb.smtp_port,
+            "security": "none",
+            "username": c.smtp_username,
+            "password": c.smtp_password,
+            "from": f"Status <{c.smtp_username}>",
+            "to": ["oncall@example.com"],
+        }
+    }
+    by_provider: dict[str, tuple[str, dict[str, Any]]] = {
+        "sendgrid": ("sandbox-sendgrid", {"type": "email", "provider": "sendgrid",
+            "base_url": sb.base_url("sendgrid"), "api_key": c.sendgrid_api_key,
+            "from": f"Status <{c.smtp_username}>", "to": ["oncall@example.com"]}),
+        "twilio": ("sandbox-sms", {"type": "sms", "base_url": sb.base_url("twilio"),
+            "account_sid": c.twilio_account_sid, "auth_token": c.twilio_auth_token,
+            "from": "+15005550006", "to": [phone]}),
+        "slack": ("sandbox-slack", {"type": "slack", "base_url": sb.base_url("slack"),
+            "token": c.slack_token, "channel": "C0SANDBOX01"}),
+        "slack-webhook": ("sandbox-slack-webhook",
+            {"type": "slack", "webhook_url": sb.webhook_url("slack")}),
+        "teams": ("sandbox-teams", {"type": "teams", "webhook_url": sb.webhook_url("teams")}),
+        "discord": ("sandbox-discord",
+            {"type": "discord", "webhook_url": sb.webhook_url("discord")}),
+        "telegram": ("sandbox-telegram", {"type": "telegram", "base_url": sb.base_url("telegram"),
+            "token": c.telegram_token, "chat_id": c.telegram_chat_id}),
+        "mastodon": ("sandbox-mastodon", {"type": "mastodon", "base_url": sb.base_url("mastodon"),
+            "token": c.mastodon_token, "visibility": "public"}),
+        "bluesky": ("sandbox-bluesky", {"type": "bluesky", "base_url": sb.base_url("bluesky"),
+            "identifier": c.bluesky_identifier, "app_password": c.bluesky_app_password}),
+        "x": ("sandbox-x", {"type": "x", "base_url": sb.base_url("x"), "api_key": c.x_api_key,
+            "api_secret": c.x_api_secret, "access_token": c.x_access_token,
+            "access_token_secret": c.x_access_token_secret}),
+        "webhook": ("sandbox-webhook", {"type": "webhook", "url": sb.webhook_url("webhook"),
+            "secret": c.webhook_secret}),
+    }  # fmt: skip
+    for key, (name, settings) in by_provider.items():
+        if key.split("-")[0] in sb.emulators:
+            channels[name] = settings
+    return channels
+
+
+def channels_yaml(sb: Sandbox) -> str:
+    """A channels.yaml pointing every installed channel type at `sb`."""
+    import yaml
+
+    document = {"version": 1, "organization": {"name": "Sandbox Cloud"}}
+    head = yaml.safe_dump(document, sort_keys=False)
+    body = yaml.safe_dump({"channels": sandbox_channels(sb)}, sort_keys=False, width=200)
+    return head + body
+
+
+def _summary(rec: Recorded) -> str:
+    """A few words of what a request carried, for the live display."""
+    try:
+        data: Any = rec.json()
+    except ValueError:
+        data = {k: v[-1] for k, v in rec.form().items()}
+    if isinstance(data, dict):
+        record = data.get("record")
+        if isinstance(record, dict):  # Bluesky nests the post
+            data = record
+        for key in ("text", "status", "content", "Body", "message"):
+            if isinstance(data.get(key), str):
+                text = " ".join(data[key].split())
+                return text if len(text) <= 60 else text[:59] + "…"
+    return ""
+
+
+def _request_line(rec: Recorded) -> str:
+    from rich.markup import escape
+
+    colour = "green" if rec.status < 300 else "yellow" if rec.status in (401, 403, 429) else "red"
+    stamp = time.strftime("%H:%M:%S", time.localtime(rec.at))
+    summary = _summary(rec)
+    tail = f"  [dim]{escape(summary)}[/]" if summary else ""
+    return (
+        f"{stamp}  [bold]{rec.provider or '-':<9}[/] {rec.method:<5} {escape(rec.path)}"
+        f"  [{colour}]{rec.status}[/]{tail}"
+    )
+
+
+def _email_line(message: ReceivedEmail) -> str:
+    from rich.markup import escape
+
+    stamp = time.strftime("%H:%M:%S")
+    to = ", ".join(message.rcpt_tos)
+    subject = str(message.get("Subject", ""))
+    return (
+        f"{stamp}  [bold]{'smtp':<9}[/] MAIL  {escape(to)}  [green]250[/]"
+        f"  [dim]{escape(subject)}[/]"
+    )
+
+
+def _print_banner(console: Console, sb: Sandbox) -> None:
+
+    console.print(
+        f"[bold]notify sandbox[/] listening on {sb.url} and smtp://{sb.smtp_host}:{sb.smtp_port}"
+    )
+    for provider in sorted(sb.emulators):
+        console.print(f"  {provider:<9} {sb.base_url(provider)}")
+    for provider in sb.missing:
+        console.print(f"  [yellow]{provider:<9} skipped: its emulator is not installed[/]")
+    console.print("\n[bold]channels.yaml[/] pointing every channel here (dummy credentials):\n")
+    console.print(channels_yaml(sb), markup=False, highlight=False, soft_wrap=True)
+    console.print("[dim]Waiting for requests; Ctrl-C stops.[/]\n")
+
+
+async def _serve(sb: Sandbox, console: Console) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+    try:
+        await sb.start_async()
+    except OSError as exc:
+        raise InputError(
+            f"cannot listen on {sb.host} (HTTP port {sb.http_port}, SMTP port "
+            f"{sb.requested_smtp_port}): {exc.strerror or exc}",
+            where=Location(field="--port"),
+            hint="Another program may hold the port: pick others with --port / --smtp-port, "
+            "or 0 for any free one",
+        ) from exc
+    try:
+        _print_banner(console, sb)
+        sb.on_request = lambda rec: console.print(_request_line(rec), soft_wrap=True)
+        sb.on_email = lambda msg: console.print(_email_line(msg), soft_wrap=True)
+        await stop.wait()
+    finally:
+        await sb.stop_async()
+
+
+def _check_provider(provider: str, option: str) -> None:
+    from notify.sandbox.server import EMULATORS
+
+    known = [*EMULATORS, "smtp"] if option == "--fail" else list(EMULATORS)
+    if provider not in known:
+        raise InputError(
+            f"unknown provider {provider!r}",
+            where=Location(field=option),
+            hint=f"Use one of: {', '.join(known)}",
+        )
+
+
+def _configure(sb: Sandbox, rate_limits: tuple[str, ...], failures: tuple[str, ...]) -> None:
+    for value in rate_limits:
+        provider, count, period = parse_rate(value)
+        _check_provider(provider, "--rate-limit")
+        sb.set_rate_limit(provider, count, period)
+    for value in failures:
+        provider, status, times = parse_failure(value)
+        _check_provider(provider, "--fail")
+        sb.fail(provider, status, times)
+
+
+@click.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=4010, show_default=True, type=int, help="HTTP port (0: any free).")
+@click.option("--smtp-port", default=2525, show_default=True, type=int, help="SMTP port (0: any).")
+@click.option("--latency", default=0.0, type=float, metavar="SECONDS", help="Delay every answer.")
+@click.option(
+    "--rate-limit", "rate_limits", multiple=True, metavar="PROVIDER=N/s",
+    help="Answer with the provider's own 429 beyond this rate (repeatable): twilio=10/s.",
+)  # fmt: skip
+@click.option(
+    "--fail", "failures", multiple=True, metavar="PROVIDER=STATUS[xTIMES]",
+    help="Fail the next requests with this status (repeatable): slack=503x2.",
+)  # fmt: skip
+def sandbox_command(
+    host: str,
+    port: int,
+    smtp_port: int,
+    latency: float,
+    rate_limits: tuple[str, ...],
+    failures: tuple[str, ...],
+) -> None:
+    """Local stand-ins of every provider API and an SMTP server, for rehearsals and tests."""
+    from rich.console import Console
+
+    from notify.sandbox.server import Sandbox
+
+    if latency < 0:
+        raise InputError(
+            "--latency must not be negative",
+            where=Location(field="--latency"),
+            hint="Use 0 or more",
+        )
+    sb = Sandbox(host=host, http_port=port, smtp_port=smtp_port, latency=latency)
+    _configure(sb, rate_limits, failures)
+    console = Console(highlight=False)
+    try:
+        asyncio.run(_serve(sb, console))
+    except KeyboardInterrupt:
+        console.print("\n[dim]notify sandbox stopped.[/]")

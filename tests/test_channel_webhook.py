@@ -1,0 +1,233 @@
+"""The webhook channel: a signed JSON POST carrying the incident and the update."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from notify.channels.base import DeliveryContext, Message, Recipient, ThreadRef
+from notify.channels.webhook import WebhookChannel, verify_signature
+
+SECRET = "whsec-test-0123456789abcdef"
+URL = "https://hooks.example.test/notify/in?auth=path-token-123"
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class DictStore:
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, Any]] = {}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.data.get(key)
+
+    def set(self, key: str, value: dict[str, Any]) -> None:
+        self.data[key] = value
+
+
+def make_ctx(client: httpx.AsyncClient, number: int = 1, status: str = "investigating") -> DeliveryContext:
+    earlier = [
+        {"number": n, "status": s, "message": f"update {n}", "at": f"2026-11-22T14:0{n}:00Z"}
+        for n, s in enumerate(["investigating", "identified", "resolved"][: number - 1], start=1)
+    ]
+    return DeliveryContext(
+        http=client,
+        store=DictStore(),
+        incident={
+            "id": "2026-11-22-payments-api",
+            "title": "Payments API errors",
+            "status": status,
+            "impact": "major",
+            "components": ["Payments API", "Checkout"],
+            "started_at": "2026-11-22T14:00:00Z",
+            "updates": earlier,
+        },
+        update={
+            "number": number,
+            "status": status,
+            "message": f"update {number}",
+            "at": f"2026-11-22T14:0{number}:00Z",
+            "next_update_at": "2026-11-22T15:00:00Z" if status != "resolved" else None,
+            "key": f"key-{number}",
+        },
+        org={"name": "Acme Cloud", "status_url": "https://status.acme.example"},
+        delivery_key=f"dk-{number}",
+    )
+
+
+def channel(**settings: Any) -> WebhookChannel:
+    return WebhookChannel("audit-hook", {"url": URL, "secret": SECRET, **settings})
+
+
+def client_for(handler: Handler) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+
+def message(status: str = "investigating", text: str = "We are looking into errors.") -> Message:
+    return Message(
+        text=text,
+        subject="[Acme Cloud] Payments API errors",
+        status=status,
+        link="https://status.acme.example/incidents/1",
+    )
+
+
+async def post(ch: WebhookChannel, handler: Handler, **ctx_args: Any) -> Any:
+    async with client_for(handler) as client:
+        msg = message(ctx_args.get("status", "investigating"))
+        return await ch.send(msg, Recipient(ch.target()), ThreadRef(), make_ctx(client, **ctx_args))
+
+
+async def test_the_receiver_gets_a_signed_statuspage_like_body() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"id": "evt_42"})
+
+    ch = channel(headers={"Authorization": "Bearer receiver-key"})
+    receipt = await post(ch, handler)
+
+    assert receipt.ok and receipt.provider_message_id == "evt_42"
+    (request,) = seen
+    assert request.method == "POST" and str(request.url) == URL
+    assert request.headers["content-type"].startswith("application/json")
+    assert request.headers["authorization"] == "Bearer receiver-key"
+    assert request.headers["x-notify-delivery"] == "dk-1"
+    raw = request.content
+    assert verify_signature(
+        SECRET, request.headers["x-notify-timestamp"], raw, request.headers["x-notify-signature"]
+    )
+    body = json.loads(raw)
+    assert body["meta"]["delivery_key"] == "dk-1"
+    assert body["page"] == {"name": "Acme Cloud", "url": "https://status.acme.example"}
+    incident = body["incident"]
+    assert incident["id"] == "2026-11-22-payments-api"
+    assert incident["name"] == "Payments API errors"
+    assert incident["impact"] == "major"
+    assert incident["shortlink"] == "https://status.acme.example/incidents/1"
+    assert incident["components"] == [{"name": "Payments API"}, {"name": "Checkout"}]
+    update = body["update"]
+    assert update["number"] == 1 and update["status"] == "investigating"
+    assert update["body"] == "We are looking into errors."
+    assert update["subject"] == "[Acme Cloud] Payments API errors"
+    assert update["next_update_at"] == "2026-11-22T15:00:00Z"
+
+
+async def test_later_updates_carry_the_incident_history_newest_first() -> None:
+    bodies: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(204)
+
+    ch = channel()
+    for number, status in enumerate(["investigating", "identified", "resolved"], start=1):
+        receipt = await post(ch, handler, number=number, status=status)
+        assert receipt.ok and receipt.provider_message_id is None
+        assert receipt.thread_data == {}
+
+    last = bodies[-1]
+    assert last["incident"]["status"] == "resolved"
+    assert [u["update_number"] for u in last["incident"]["incident_updates"]] == [3, 2, 1]
+    assert [u["status"] for u in last["incident"]["incident_updates"]] == [
+        "resolved",
+        "identified",
+        "investigating",
+    ]
+    assert last["update"]["next_update_at"] is None
+    assert len({b["update"]["id"] for b in bodies}) == 3
+
+
+async def test_no_secret_means_no_signature_headers() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, text="thanks")
+
+    receipt = await post(WebhookChannel("plain", {"url": URL}), handler)
+    assert receipt.ok
+    assert "x-notify-signature" not in seen[0].headers
+    assert seen[0].headers["x-notify-delivery"] == "dk-1"
+
+
+def test_verify_signature_refuses_tampering_wrong_secret_and_replays() -> None:
+    from notify.channels.webhook import sign
+
+    body = b'{"update":{"status":"resolved"}}'
+    now = time.time()
+    ts = str(int(now))
+    good = sign(SECRET, ts, body)
+    assert verify_signature(SECRET, ts, body, good, now=now)
+    assert verify_signature(SECRET, ts, body, f"v1=deadbeef, {good}", now=now)  # rotation
+    assert not verify_signature(SECRET, ts, body + b" ", good, now=now)
+    assert not verify_signature("another-secret", ts, body, good, now=now)
+    assert not verify_signature(SECRET, ts, body, good, now=now + 301)
+    assert not verify_signature(SECRET, "yesterday", body, good, now=now)
+    assert not verify_signature(SECRET, ts, body, "", now=now)
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "retryable", "retry_after"),
+    [
+        (429, {"Retry-After": "12"}, True, 12.0),
+        (503, {}, True, None),
+        (500, {"Retry-After": "3"}, True, 3.0),
+        (400, {}, False, None),
+        (404, {}, False, None),
+        (301, {"Location": "https://elsewhere.example/"}, False, None),
+    ],
+)
+async def test_answers_map_to_receipts(
+    status: int, headers: dict[str, str], retryable: bool, retry_after: float | None
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, headers=headers, text="nope")
+
+    receipt = await post(channel(), handler)
+    assert not receipt.ok
+    assert receipt.status_code == status
+    assert receipt.retryable is retryable
+    assert receipt.retry_after == retry_after
+    assert receipt.error and "audit-hook" in receipt.error
+    assert SECRET not in receipt.error and "path-token-123" not in receipt.error
+
+
+async def test_a_refused_signature_says_what_to_check_without_the_secret() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"error": f"bad signature for secret {SECRET}"})
+
+    receipt = await post(channel(), handler)
+    assert not receipt.ok and not receipt.retryable
+    assert receipt.error is not None
+    assert "check secret and headers" in receipt.error
+    assert SECRET not in receipt.error
+
+
+async def test_network_errors_propagate_for_the_dispatcher_to_retry() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot connect to {request.url}")
+
+    with pytest.raises(httpx.ConnectError):
+        await post(channel(), handler)
+
+
+def test_target_shows_the_endpoint_origin_only() -> None:
+    assert channel().target() == "https://hooks.example.test"
+
+
+def test_headers_cannot_override_the_signature() -> None:
+    problems = channel(headers={"X-Notify-Signature": "v1=forged"}).validate()
+    assert problems and problems[0][0] == "headers"
+
+
+async def test_check_online_says_there_is_nothing_to_check() -> None:
+    async with client_for(lambda r: httpx.Response(500)) as client:
+        text = await channel().check_online(make_ctx(client))
+    assert text == "webhook: no check possible without sending"
