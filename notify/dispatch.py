@@ -103,30 +103,13 @@ class _Entry:
 
 
 class _Lane:
-    """One channel's queue, workers, limiter and pause, shared by all its jobs in the run."""
+    """One channel's queue, workers and limiter, shared by all its jobs in the run."""
 
     def __init__(self, config: ChannelConfig, clock: Callable[[], float], sleep: Sleep) -> None:
         self.size = max(1, int(config.concurrency))
         self.queue: deque[_Entry] = deque()
         self.workers = 0
-        self.limiter = (
-            RateLimiter(config.rate_limit, clock=clock, sleep=sleep) if config.rate_limit else None
-        )
-        self._clock = clock
-        self._sleep = sleep
-        self._paused_until = float("-inf")  # used when there is no limiter to pause
-
-    async def acquire(self) -> None:
-        if self.limiter is not None:
-            await self.limiter.acquire()
-            return
-        while (wait := self._paused_until - self._clock()) > 0:
-            await self._sleep(wait)
-
-    def pause_until(self, deadline: float) -> None:
-        if self.limiter is not None:
-            self.limiter.pause_until(deadline)
-        self._paused_until = max(self._paused_until, deadline)
+        self.limiter = RateLimiter(config.rate_limit, clock=clock, sleep=sleep)
 
 
 class Dispatcher:
@@ -232,12 +215,12 @@ class Dispatcher:
         row = self._journal.get_delivery(job.delivery_id)
         if row is not None and row.status in FINAL_STATUSES:
             return self._already_done(job, row)  # no rate-limit slot spent on a --key re-run
-        await lane.acquire()
+        await lane.limiter.acquire()
         if not self._journal.claim(job.delivery_id, self._owner):
             settled = await self._await_other_run(job)
             if settled is not None:
                 return settled
-            await lane.acquire()  # the wait may have been long: take a fresh slot
+            await lane.limiter.acquire()  # the wait may have been long: take a fresh slot
         if self._on_start is not None:
             self._on_start(job)
         return await self._attempts(lane, job)
@@ -248,9 +231,8 @@ class Dispatcher:
         while True:
             row = self._journal.get_delivery(job.delivery_id)
             if row is None:
-                return _outcome(
-                    job, "failed", error="the delivery is missing from the journal"
-                ), False
+                missing = "the delivery is missing from the journal"
+                return _outcome(job, "failed", error=missing), False
             if row.status in FINAL_STATUSES:
                 return self._already_done(job, row)
             if self._journal.claim(job.delivery_id, self._owner):
@@ -287,7 +269,7 @@ class Dispatcher:
             if wait is not None and not too_long:
                 # The provider refuses the whole channel until then, not just this request:
                 # hold the channel's other jobs too, even if this one has no retries left.
-                lane.pause_until(self._clock() + wait)
+                lane.limiter.pause_until(self._clock() + wait)
             if receipt.retryable and attempt <= retries:
                 if not too_long:
                     await self._back_off(lane, job, attempt, retries, error, wait)
@@ -316,7 +298,7 @@ class Dispatcher:
             delay,
         )
         await self._sleep(delay)
-        await lane.acquire()
+        await lane.limiter.acquire()
 
     async def _send(self, job: Job, attempt: int) -> Receipt:
         ctx = dataclasses.replace(job.ctx, attempt=attempt)
@@ -401,7 +383,7 @@ def _receipt_for_exception(exc: Exception, config: ChannelConfig) -> Receipt:
     """Network trouble is worth another try; anything else is a bug in the adapter."""
     import httpx
 
-    detail = redact(str(exc).strip()) or type(exc).__name__
+    detail = redact(" ".join(str(exc).split())) or type(exc).__name__  # one line, as printed
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         return Receipt(ok=False, error=f"timed out after {config.timeout:g} s", retryable=True)
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):

@@ -26,22 +26,28 @@ _EPSILON = 1e-9
 
 
 class RateLimiter:
-    """Token pacing for one channel; every job of that channel in a run shares one instance."""
+    """Pacing for one channel; every job of that channel in a run shares one instance.
+
+    With `rate` None the channel is not paced, but a provider's wait still pauses it.
+    """
 
     def __init__(
         self,
-        rate: RateLimit,
+        rate: RateLimit | None,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self.rate = rate
-        per_second = rate.count / rate.period
-        self.burst = max(1, int(rate.count // 10))
-        self.window = self.burst / per_second  # seconds the allowance takes to earn `burst`
+        if rate is None:
+            self.burst, self.window = 0, 0.0
+        else:
+            self.burst = max(1, int(rate.count // 10))
+            # Seconds the allowance takes to earn `burst` requests.
+            self.window = self.burst / (rate.count / rate.period)
         self._clock = clock
         self._sleep = sleep
-        self._granted: deque[float] = deque(maxlen=self.burst)
+        self._granted: deque[float] = deque(maxlen=max(self.burst, 1))
         self._paused_until = float("-inf")
         # asyncio.Lock wakes waiters in the order they came: no job starves under load.
         self._lock = asyncio.Lock()
@@ -51,7 +57,8 @@ class RateLimiter:
         async with self._lock:
             while (wait := self._wait(self._clock())) > _EPSILON:
                 await self._sleep(wait)
-            self._granted.append(self._clock())
+            if self.burst:
+                self._granted.append(self._clock())
 
     def pause_until(self, deadline: float) -> None:
         """Hold every request of the channel until `deadline` (on this limiter's clock)."""
@@ -59,7 +66,7 @@ class RateLimiter:
 
     def _wait(self, now: float) -> float:
         wait = self._paused_until - now
-        if len(self._granted) == self.burst:
+        if self.burst and len(self._granted) == self.burst:
             # The oldest of the last `burst` grants must have left the window.
             wait = max(wait, self._granted[0] + self.window - now)
         return wait

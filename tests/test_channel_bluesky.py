@@ -19,6 +19,7 @@ from notify.channels.base import (
     ThreadRef,
 )
 from notify.channels.bluesky import BlueskyChannel
+from notify.sandbox.credentials import Credentials
 
 PASSWORD = "abcd-efgh-ijkl-mnop"
 DID = "did:plc:acmestatus0000000000001"
@@ -83,8 +84,11 @@ class FakePds:
         return [method.rsplit(".", 1)[-1] for method, _, _ in self.calls]
 
 
-def context(handler: Any, store: Store | None = None) -> DeliveryContext:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+def context(
+    handler: Any, store: Store | None = None, http: httpx.AsyncClient | None = None
+) -> DeliveryContext:
+    """A delivery context on a fake provider (`handler`), or on a real client (`http`)."""
+    http = http or httpx.AsyncClient(transport=httpx.MockTransport(handler))
     store = Store() if store is None else store
     return DeliveryContext(http, store, {"id": "db-1"}, {"number": 1}, {}, delivery_key="k")
 
@@ -253,3 +257,57 @@ def test_settings_rules_and_length() -> None:
     assert channel(identifier="@status.acme.example").target() == "status.acme.example"
     assert channel().measure(Message("👍🏽" * 300)).ok
     assert not channel().measure(Message("a" * 301)).ok
+
+
+# Against the sandbox's PDS emulator, over a real socket -------------------------------------
+
+
+def sandbox_channel(sandbox: Any) -> BlueskyChannel:
+    credentials = Credentials()
+    return channel(
+        identifier=credentials.bluesky_identifier,
+        app_password=credentials.bluesky_app_password,
+        base_url=sandbox.base_url("bluesky"),
+        langs=["en"],
+    )
+
+
+async def test_a_lifecycle_is_a_thread_in_the_emulator(sandbox: Any) -> None:
+    sandbox.reset()
+    store = Store()
+    async with httpx.AsyncClient() as http:
+        receipts = await lifecycle(sandbox_channel(sandbox), context(None, store, http))
+
+    assert all(r.ok for r in receipts)
+    assert sandbox.emulators["bluesky"].sessions_created == 1
+    first, second, third = sorted(sandbox.posts("bluesky"), key=lambda post: post["rkey"])
+    assert first["reply"] is None and first["facets_ok"] and first["langs"] == ["en"]
+    root = {"uri": first["uri"], "cid": first["cid"]}
+    assert second["reply"] == {"root": root, "parent": root}
+    assert third["reply"] == {"root": root, "parent": {"uri": second["uri"], "cid": second["cid"]}}
+
+
+async def test_expired_tokens_are_refreshed_without_a_new_login(sandbox: Any) -> None:
+    sandbox.reset()
+    bluesky = sandbox_channel(sandbox)
+    async with httpx.AsyncClient() as http:
+        ctx = context(None, Store(), http)
+        first = await bluesky.send(LIFECYCLE[0], Recipient("a"), ThreadRef(), ctx)
+        sandbox.emulators["bluesky"].expire_access_tokens()
+        again = await bluesky.send(LIFECYCLE[1], Recipient("a"), ThreadRef(), ctx)
+        found = await bluesky.check_online(ctx)
+
+    assert first.ok and again.ok and len(sandbox.posts("bluesky")) == 2
+    assert sandbox.emulators["bluesky"].sessions_created == 1
+    assert found == f"session for {Credentials().bluesky_identifier} ({Credentials().bluesky_did})"
+
+
+async def test_a_wrong_app_password_is_refused_by_the_emulator(sandbox: Any) -> None:
+    sandbox.reset()
+    wrong = channel(base_url=sandbox.base_url("bluesky"), app_password="wrong-pass-word")
+    async with httpx.AsyncClient() as http:
+        ctx = context(None, http=http)
+        receipt = await wrong.send(LIFECYCLE[0], Recipient("a"), ThreadRef(), ctx)
+
+    assert not receipt.ok and not receipt.retryable and "app password" in str(receipt.error)
+    assert "wrong-pass-word" not in str(receipt.error)

@@ -25,8 +25,9 @@ class Store(dict[str, Any]):
         self[key] = value
 
 
-def context(handler: Any) -> DeliveryContext:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+def context(handler: Any, http: httpx.AsyncClient | None = None) -> DeliveryContext:
+    """A delivery context on a fake provider (`handler`), or on a real client (`http`)."""
+    http = http or httpx.AsyncClient(transport=httpx.MockTransport(handler))
     incident = {"id": "db-1", "title": "Payments API errors"}
     return DeliveryContext(http, Store(), incident, {"number": 1}, {}, delivery_key="k-1")
 
@@ -50,8 +51,7 @@ class FakeDiscord:
         return httpx.Response(200, json={"id": f"70000000000000000{n}", "channel_id": channel_id})
 
 
-async def lifecycle(discord: DiscordChannel, fake: FakeDiscord) -> list[Receipt]:
-    ctx = context(fake)
+async def lifecycle(discord: DiscordChannel, ctx: DeliveryContext) -> list[Receipt]:
     receipts: list[Receipt] = []
     for message in LIFECYCLE:
         done = [r.thread_data | {"provider_message_id": r.provider_message_id} for r in receipts]
@@ -64,7 +64,7 @@ async def test_an_update_posts_the_text_and_pings_nobody() -> None:
     fake = FakeDiscord()
     discord = channel(webhook_url=URL + "?with_components=false", username="Acme Status")
 
-    (receipt, *_) = await lifecycle(discord, fake)
+    (receipt, *_) = await lifecycle(discord, context(fake))
 
     assert receipt.ok and receipt.provider_message_id == "700000000000000001"
     assert receipt.thread_data == {"id": "700000000000000001", "channel_id": "800"}
@@ -82,7 +82,7 @@ async def test_an_update_posts_the_text_and_pings_nobody() -> None:
 async def test_without_forum_later_updates_are_plain_posts() -> None:
     fake = FakeDiscord()
 
-    receipts = await lifecycle(channel(), fake)
+    receipts = await lifecycle(channel(), context(fake))
 
     assert all(r.ok for r in receipts)
     for request in fake.requests:
@@ -93,7 +93,7 @@ async def test_without_forum_later_updates_are_plain_posts() -> None:
 async def test_in_a_forum_each_incident_is_one_thread() -> None:
     fake = FakeDiscord()
 
-    receipts = await lifecycle(channel(forum=True), fake)
+    receipts = await lifecycle(channel(forum=True), context(fake))
 
     first, second, third = (json.loads(r.content) for r in fake.requests)
     assert first["thread_name"] == "Payments errors"
@@ -204,3 +204,58 @@ def test_length_and_settings_rules() -> None:
     assert channel(username="Acme Status").validate() == []
     assert channel(username="A" * 81).validate()[0][0] == "username"
     assert "discord" in channel(username="Discord Bot").validate()[0][1]
+
+
+# Against the sandbox's Discord emulator, over a real socket --------------------------------
+
+
+async def sandbox_lifecycle(discord: DiscordChannel) -> list[Receipt]:
+    async with httpx.AsyncClient() as http:
+        return await lifecycle(discord, context(None, http))
+
+
+async def test_a_forum_lifecycle_stays_in_one_thread_of_the_emulator(sandbox: Any) -> None:
+    sandbox.reset()
+    sandbox.emulators["discord"].channel_type = "forum"
+    try:
+        forum = channel(webhook_url=sandbox.webhook_url("discord"), forum=True)
+        receipts = await sandbox_lifecycle(forum)
+    finally:
+        sandbox.emulators["discord"].channel_type = "any"
+
+    assert all(r.ok for r in receipts)
+    first, second, third = sandbox.posts("discord")
+    assert first["thread_name"] == "Payments errors" and first["channel_id"] == first["id"]
+    assert second["thread_id"] == third["thread_id"] == first["id"]
+    assert not any(post["would_ping_everyone"] for post in (first, second, third))
+
+
+async def test_a_text_channel_lifecycle_is_three_plain_posts(sandbox: Any) -> None:
+    sandbox.reset()
+    receipts = await sandbox_lifecycle(channel(webhook_url=sandbox.webhook_url("discord")))
+
+    assert [r.provider_message_id for r in receipts] == [p["id"] for p in sandbox.posts("discord")]
+    assert [p["thread_id"] for p in sandbox.posts("discord")] == [None, None, None]
+
+
+async def test_forum_on_a_text_channel_webhook_is_final_and_says_why(sandbox: Any) -> None:
+    sandbox.reset()
+    sandbox.emulators["discord"].channel_type = "text"
+    try:
+        (receipt, *_) = await sandbox_lifecycle(
+            channel(webhook_url=sandbox.webhook_url("discord"), forum=True)
+        )
+    finally:
+        sandbox.emulators["discord"].channel_type = "any"
+
+    assert not receipt.ok and not receipt.retryable
+    assert "forum: true needs the webhook of a forum channel" in str(receipt.error)
+
+
+async def test_check_online_against_the_emulator(sandbox: Any) -> None:
+    sandbox.reset()
+    discord = channel(webhook_url=sandbox.webhook_url("discord"))
+    async with httpx.AsyncClient() as http:
+        found = await discord.check_online(context(None, http))
+    assert found == "webhook 'Sandbox Status' of channel 200000000000000001"
+    assert sandbox.posts("discord") == []

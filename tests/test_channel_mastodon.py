@@ -11,6 +11,7 @@ import pytest
 
 from notify.channels.base import DeliveryContext, Message, Receipt, Recipient, ThreadRef
 from notify.channels.mastodon import MastodonChannel
+from notify.sandbox.credentials import Credentials
 
 TOKEN = "mastodon-token-Zx81kQ0e3f9T2b7c"
 INSTANCE = "https://mastodon.acme.example"
@@ -26,8 +27,11 @@ class Store(dict[str, Any]):
         self[key] = value
 
 
-def context(handler: Any, key: str = "update-7/ops-mastodon/account") -> DeliveryContext:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+def context(
+    handler: Any, key: str = "update-7/ops-mastodon/account", http: httpx.AsyncClient | None = None
+) -> DeliveryContext:
+    """A delivery context on a fake provider (`handler`), or on a real client (`http`)."""
+    http = http or httpx.AsyncClient(transport=httpx.MockTransport(handler))
     return DeliveryContext(http, Store(), {"id": "db-1"}, {"number": 1}, {}, delivery_key=key)
 
 
@@ -47,12 +51,14 @@ class FakeInstance:
         return httpx.Response(200, json={"id": status_id, "url": url, "content": "<p>…</p>"})
 
 
-async def lifecycle(mastodon: MastodonChannel, handler: Any) -> list[Receipt]:
+async def lifecycle(
+    mastodon: MastodonChannel, handler: Any, http: httpx.AsyncClient | None = None
+) -> list[Receipt]:
     receipts: list[Receipt] = []
     for number, message in enumerate(LIFECYCLE, start=1):
         done = [r.thread_data | {"provider_message_id": r.provider_message_id} for r in receipts]
         thread = ThreadRef(done[0], done[-1], tuple(done)) if done else ThreadRef()
-        ctx = context(handler, key=f"update-{number}/ops-mastodon/account")
+        ctx = context(handler, f"update-{number}/ops-mastodon/account", http)
         receipts.append(
             await mastodon.send(message, Recipient("mastodon.acme.example"), thread, ctx)
         )
@@ -171,3 +177,50 @@ async def test_check_online_names_the_account_and_the_instance_limit() -> None:
     assert found == "account @status on mastodon.acme.example; the instance allows 500 characters"
     found = await channel().check_online(context(instance_api(1000)))
     assert found.endswith("but max_characters is 500: set it to 1000")
+
+
+# Against the sandbox's Mastodon emulator, over a real socket -------------------------------
+
+
+def sandbox_channel(sandbox: Any) -> MastodonChannel:
+    token = Credentials().mastodon_token
+    return channel(base_url=sandbox.base_url("mastodon"), token=token, language="en")
+
+
+async def test_a_lifecycle_is_a_reply_chain_in_the_emulator(sandbox: Any) -> None:
+    sandbox.reset()
+    async with httpx.AsyncClient() as http:
+        receipts = await lifecycle(sandbox_channel(sandbox), None, http)
+
+    assert all(r.ok for r in receipts)
+    first, second, third = sandbox.posts("mastodon")
+    assert first["in_reply_to_id"] is None and first["language"] == "en"
+    assert second["in_reply_to_id"] == first["id"] == receipts[0].provider_message_id
+    assert third["in_reply_to_id"] == second["id"]
+    assert receipts[0].thread_data["url"]
+
+
+async def test_a_post_retried_after_a_lost_answer_is_not_doubled(sandbox: Any) -> None:
+    sandbox.reset()
+    mastodon = sandbox_channel(sandbox)
+    async with httpx.AsyncClient() as http:
+        # Same delivery, sent twice: as `notify retry` does after a run died mid-request.
+        ctx = context(None, "update-1/ops-mastodon/account", http)
+        first = await mastodon.send(LIFECYCLE[0], Recipient("m"), ThreadRef(), ctx)
+        again = await mastodon.send(LIFECYCLE[0], Recipient("m"), ThreadRef(), ctx)
+
+    assert first.ok and again.ok and first.provider_message_id == again.provider_message_id
+    assert len(sandbox.posts("mastodon")) == 1
+
+
+async def test_check_online_and_a_wrong_token_against_the_emulator(sandbox: Any) -> None:
+    sandbox.reset()
+    async with httpx.AsyncClient() as http:
+        ctx = context(None, http=http)
+        found = await sandbox_channel(sandbox).check_online(ctx)
+        wrong = channel(base_url=sandbox.base_url("mastodon"), token="not-the-sandbox-token")
+        refused = await wrong.send(LIFECYCLE[0], Recipient("m"), ThreadRef(), ctx)
+
+    assert found.startswith("account @") and "the instance allows" in found
+    assert not refused.ok and not refused.retryable and "write:statuses" in str(refused.error)
+    assert "not-the-sandbox-token" not in str(refused.error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -9,8 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-from notify.channels.base import DeliveryContext, Message, Receipt, Recipient, ThreadRef
-from notify.channels.base import ChannelCheckError
+from notify.channels.base import (
+    ChannelCheckError,
+    DeliveryContext,
+    Message,
+    Receipt,
+    Recipient,
+    ThreadRef,
+)
 from notify.channels.slack import SlackChannel
 
 TOKEN = "xoxb-1111-2222-secret-token"
@@ -32,7 +39,9 @@ class DictStore:
         self.data[key] = value
 
 
-def make_ctx(client: httpx.AsyncClient, number: int = 1, status: str = "investigating") -> DeliveryContext:
+def make_ctx(
+    client: httpx.AsyncClient, number: int = 1, status: str = "investigating"
+) -> DeliveryContext:
     return DeliveryContext(
         http=client,
         store=DictStore(),
@@ -64,7 +73,9 @@ class FakeSlack:
             if self.update_answer is not None:
                 return httpx.Response(200, json=self.update_answer)
             self.messages[body["ts"]]["text"] = body["text"]
-            return httpx.Response(200, json={"ok": True, "channel": body["channel"], "ts": body["ts"]})
+            return httpx.Response(
+                200, json={"ok": True, "channel": body["channel"], "ts": body["ts"]}
+            )
         self.next_ts += 1
         ts = f"{self.next_ts}.000100"
         self.messages[ts] = dict(body)
@@ -86,9 +97,17 @@ def thread_of(receipts: list[Receipt]) -> ThreadRef:
     return ThreadRef(root=data[0], previous=data[-1], history=tuple(data))
 
 
-async def lifecycle(ch: SlackChannel, handler: Handler) -> list[Receipt]:
+def client_for(
+    handler: Handler | httpx.AsyncClient,
+) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
+    if isinstance(handler, httpx.AsyncClient):
+        return contextlib.nullcontext(handler)  # a real client (sandbox), closed by its owner
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+
+
+async def lifecycle(ch: SlackChannel, handler: Handler | httpx.AsyncClient) -> list[Receipt]:
     receipts: list[Receipt] = []
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+    async with client_for(handler) as client:
         for number, status in enumerate(STATUSES, start=1):
             msg = Message(text=f"*{status.title()}* — update {number}", status=status)
             ctx = make_ctx(client, number, status)
@@ -96,8 +115,10 @@ async def lifecycle(ch: SlackChannel, handler: Handler) -> list[Receipt]:
     return receipts
 
 
-async def send_once(ch: SlackChannel, handler: Handler, thread: ThreadRef | None = None) -> Receipt:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+async def send_once(
+    ch: SlackChannel, handler: Handler | httpx.AsyncClient, thread: ThreadRef | None = None
+) -> Receipt:
+    async with client_for(handler) as client:
         msg = Message(text="*Investigating* — errors on checkout", status="investigating")
         return await ch.send(msg, Recipient(ch.target()), thread or ThreadRef(), make_ctx(client))
 
@@ -109,7 +130,9 @@ async def test_an_incident_is_one_thread_and_its_first_message_shows_the_status(
     assert all(r.ok for r in receipts)
     first, second, third = fake.posts()
     root_ts = receipts[0].provider_message_id
-    assert first["channel"] == CHANNEL and first["mrkdwn"] is True and first["unfurl_links"] is False
+    assert (
+        first["channel"] == CHANNEL and first["mrkdwn"] is True and first["unfurl_links"] is False
+    )
     assert "thread_ts" not in first
     assert second["thread_ts"] == root_ts and third["thread_ts"] == root_ts  # the parent's ts
     assert second["reply_broadcast"] is False
@@ -211,7 +234,9 @@ async def test_answers_map_to_receipts(
     ],
 )
 async def test_final_errors_come_with_a_hint(code: str, hint: str) -> None:
-    receipt = await send_once(slack(), lambda r: httpx.Response(200, json={"ok": False, "error": code}))
+    receipt = await send_once(
+        slack(), lambda r: httpx.Response(200, json={"ok": False, "error": code})
+    )
     assert not receipt.ok and not receipt.retryable
     assert receipt.error and code in receipt.error and hint in receipt.error
 
@@ -281,3 +306,54 @@ async def test_check_online_proves_the_token_without_posting() -> None:
 def test_length_is_counted_against_slacks_40000_characters() -> None:
     length = slack().measure(Message(text="x" * 40001))
     assert length is not None and not length.ok and length.limit == 40000
+
+
+# --- against the sandbox, over real sockets ---------------------------------------------------
+
+
+async def test_sandbox_lifecycle_threads_replies_under_the_first_message() -> None:
+    from notify.sandbox import Credentials, Sandbox
+
+    creds = Credentials()
+    with Sandbox() as sb:
+        ch = SlackChannel(
+            "ops-slack",
+            {"token": creds.slack_token, "channel": CHANNEL, "base_url": sb.base_url("slack")},
+        )
+        async with httpx.AsyncClient() as client:
+            receipts = await lifecycle(ch, client)
+        posts = sb.posts("slack")
+
+    assert all(r.ok for r in receipts)
+    root, *replies = posts
+    assert root["thread_ts"] is None and root["ts"] == receipts[0].provider_message_id
+    assert [p["thread_ts"] for p in replies] == [root["ts"], root["ts"]]
+    assert not any(p["thread_ts_invalid"] for p in replies)
+    assert len(root["edits"]) == 2
+    assert root["text"].startswith(":large_green_circle: *Resolved* — updated 14:33 UTC\n")
+    assert root["text"].endswith("*Investigating* — update 1")
+
+
+async def test_sandbox_errors_map_to_receipts() -> None:
+    from notify.sandbox import Credentials, Sandbox
+
+    creds = Credentials()
+    with Sandbox() as sb:
+        base = {"channel": CHANNEL, "base_url": sb.base_url("slack")}
+        good = SlackChannel("ops-slack", {"token": creds.slack_token, **base})
+        bad = SlackChannel("ops-slack", {"token": "xoxb-not-the-sandbox-token", **base})
+        hook = SlackChannel("hook-slack", {"webhook_url": sb.webhook_url("slack")})
+        async with httpx.AsyncClient() as client:
+            refused = await send_once(bad, client)
+            sb.fail("slack", 429, retry_after=3)
+            limited = await send_once(good, client)
+            sb.fail("slack", 503)
+            failing = await send_once(good, client)
+            hooked = await send_once(hook, client)
+            proven = await good.check_online(make_ctx(client))
+
+    assert not refused.ok and not refused.retryable and "invalid_auth" in (refused.error or "")
+    assert limited.retryable and limited.retry_after == 3.0
+    assert failing.retryable and failing.status_code == 503
+    assert hooked.ok and hooked.provider_message_id is None
+    assert proven.startswith("token for ")

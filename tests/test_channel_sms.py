@@ -75,7 +75,9 @@ class FakeTwilio:
         return [{k: v[0] for k, v in parse_qs(r.content.decode()).items()} for r in self.requests]
 
 
-async def send(ch: SmsChannel, handler: Handler, to: str = "+14155550100", number: int = 1) -> Receipt:
+async def send(
+    ch: SmsChannel, handler: Handler, to: str = "+14155550100", number: int = 1
+) -> Receipt:
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
         msg = Message(text=f"Acme Cloud: update {number} on Payments API errors.")
         return await ch.send(msg, Recipient(to), ThreadRef(), make_ctx(client, number))
@@ -166,13 +168,20 @@ async def test_an_auth_failure_names_the_channel_but_never_the_token() -> None:
 
 
 async def test_a_proxy_error_page_is_retryable_and_quoted_briefly() -> None:
-    receipt = await send(sms(), lambda r: httpx.Response(502, text="<html><b>Bad gateway</b></html>"))
+    receipt = await send(
+        sms(), lambda r: httpx.Response(502, text="<html><b>Bad gateway</b></html>")
+    )
     assert receipt.retryable and receipt.error == "Twilio answered HTTP 502: Bad gateway"
 
 
 def test_numbers_are_normalised_to_e164_and_deduplicated() -> None:
     ch = sms(
-        to=["+1 415 555 0100", "(415) 555-0101", "+14155550100", {"phone": "415.555.0102", "name": "Ana"}],
+        to=[
+            "+1 415 555 0100",
+            "(415) 555-0101",
+            "+14155550100",
+            {"phone": "415.555.0102", "name": "Ana"},
+        ],
         default_region="US",
     )
     recipients = ch.recipients()
@@ -242,3 +251,57 @@ async def test_check_online_refuses_bad_credentials_and_suspended_accounts() -> 
     async with httpx.AsyncClient(transport=httpx.MockTransport(suspended)) as client:
         with pytest.raises(ChannelCheckError, match="suspended"):
             await sms().check_online(make_ctx(client))
+
+
+# --- against the sandbox, over real sockets ---------------------------------------------------
+
+
+async def test_sandbox_lifecycle_sends_three_standalone_messages() -> None:
+    from notify.sandbox import Credentials, Sandbox
+
+    creds = Credentials()
+    with Sandbox() as sb:
+        settings = {
+            "account_sid": creds.twilio_account_sid,
+            "auth_token": creds.twilio_auth_token,
+            "base_url": sb.base_url("twilio"),
+        }
+        by_number = sms(**settings)
+        by_service = sms(
+            **settings, **{"from": None}, messaging_service_sid=creds.twilio_messaging_service_sid
+        )
+        wrong = sms(**{**settings, "auth_token": "not-the-sandbox-token"})
+        async with httpx.AsyncClient() as client:
+            receipts = []
+            for number in (1, 2, 3):
+                msg = Message(text=f"Acme Cloud: update {number} on Payments API errors.")
+                receipts.append(
+                    await by_number.send(
+                        msg, Recipient("+14155550100"), ThreadRef(), make_ctx(client, number)
+                    )
+                )
+            serviced = await by_service.send(
+                msg, Recipient("+14155550101"), ThreadRef(), make_ctx(client)
+            )
+            refused = await wrong.send(
+                msg, Recipient("+14155550100"), ThreadRef(), make_ctx(client)
+            )
+            sb.fail("twilio", 429)
+            limited = await by_number.send(
+                msg, Recipient("+14155550100"), ThreadRef(), make_ctx(client)
+            )
+            proven = await by_number.check_online(make_ctx(client))
+        posts = sb.posts("twilio")
+
+    assert all(r.ok and r.thread_data == {} for r in receipts) and serviced.ok
+    assert [p["sid"] for p in posts] == [r.provider_message_id for r in [*receipts, serviced]]
+    assert [p["to"] for p in posts[:3]] == ["+14155550100"] * 3
+    assert [p["body"] for p in posts[:3]] == [
+        f"Acme Cloud: update {n} on Payments API errors." for n in (1, 2, 3)
+    ]
+    assert posts[3]["messaging_service_sid"] == creds.twilio_messaging_service_sid
+    assert not refused.ok and not refused.retryable
+    assert refused.error and refused.error.startswith("Twilio error 20003: Authenticate — ")
+    assert "not-the-sandbox-token" not in refused.error
+    assert limited.retryable and limited.retry_after is None
+    assert proven.endswith("(active)")

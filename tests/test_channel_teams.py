@@ -29,8 +29,9 @@ class Store(dict[str, Any]):
         self[key] = value
 
 
-def context(handler: Any) -> DeliveryContext:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+def context(handler: Any, http: httpx.AsyncClient | None = None) -> DeliveryContext:
+    """A delivery context on a fake provider (`handler`), or on a real client (`http`)."""
+    http = http or httpx.AsyncClient(transport=httpx.MockTransport(handler))
     incident = {"id": "db-1", "title": "Payments API errors"}
     return DeliveryContext(http, Store(), incident, {"number": 1}, {}, delivery_key="k-1")
 
@@ -145,3 +146,40 @@ def test_retired_office_connector_urls_are_refused_with_the_way_out() -> None:
     assert problem[0] == "webhook_url" and "Workflows" in problem[1]
     assert channel().validate() == []
     assert channel().target() == "workflow"
+
+
+# Against the sandbox's Workflows emulator, over a real socket ------------------------------
+
+
+async def test_a_lifecycle_reaches_the_workflows_emulator_as_three_cards(sandbox: Any) -> None:
+    sandbox.reset()
+    teams = channel(webhook_url=sandbox.webhook_url("teams", "ops"))
+    statuses = ["investigating", "identified", "resolved"]
+    async with httpx.AsyncClient() as http:
+        ctx = context(None, http)
+        for status in statuses:
+            message = Message(text=f"We are {status}.", subject="Payments", status=status)
+            receipt = await teams.send(message, Recipient("workflow"), ThreadRef(), ctx)
+            assert receipt.ok and receipt.thread_data == {}
+
+    posts = sandbox.posts("teams")
+    assert [post["workflow_id"] for post in posts] == ["ops"] * 3
+    facts = [post["cards"][0]["body"][1]["facts"][0]["value"] for post in posts]
+    assert facts == statuses
+
+
+async def test_the_emulator_refuses_a_wrong_signature_and_throttles(sandbox: Any) -> None:
+    sandbox.reset()
+    wrong = sandbox.webhook_url("teams").replace("sig=", "sig=wrong-")
+    async with httpx.AsyncClient() as http:
+        ctx = context(None, http)
+        refused = await channel(webhook_url=wrong).send(UPDATE, Recipient("w"), ThreadRef(), ctx)
+        sandbox.fail("teams", 429, retry_after=3)
+        throttled = await channel(webhook_url=sandbox.webhook_url("teams")).send(
+            UPDATE, Recipient("w"), ThreadRef(), ctx
+        )
+
+    assert not refused.ok and not refused.retryable and "sig=" in str(refused.error)
+    assert "wrong-" not in str(refused.error)
+    assert throttled.retryable and throttled.retry_after == 3.0
+    assert sandbox.posts("teams") == []

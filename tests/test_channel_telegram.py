@@ -10,6 +10,7 @@ import pytest
 
 from notify.channels.base import DeliveryContext, Message, Receipt, Recipient, ThreadRef
 from notify.channels.telegram import TelegramChannel
+from notify.sandbox.credentials import Credentials
 
 TOKEN = "123456789:AAFakeTelegramTokenForTests_0123456789"
 CHAT = "-1001234567890"
@@ -25,8 +26,9 @@ class Store(dict[str, Any]):
         self[key] = value
 
 
-def context(handler: Any) -> DeliveryContext:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+def context(handler: Any, http: httpx.AsyncClient | None = None) -> DeliveryContext:
+    """A delivery context on a fake provider (`handler`), or on a real client (`http`)."""
+    http = http or httpx.AsyncClient(transport=httpx.MockTransport(handler))
     return DeliveryContext(http, Store(), {"id": "db-1"}, {"number": 1}, {}, delivery_key="k-1")
 
 
@@ -47,8 +49,7 @@ class FakeBotApi:
         return httpx.Response(200, json={"ok": True, "result": message})
 
 
-async def lifecycle(telegram: TelegramChannel, handler: Any) -> list[Receipt]:
-    ctx = context(handler)
+async def lifecycle(telegram: TelegramChannel, ctx: DeliveryContext) -> list[Receipt]:
     receipts: list[Receipt] = []
     for message in LIFECYCLE:
         done = [r.thread_data | {"provider_message_id": r.provider_message_id} for r in receipts]
@@ -71,7 +72,7 @@ async def send_one(handler: Any) -> Receipt:
 async def test_each_update_replies_to_the_previous_message() -> None:
     api = FakeBotApi()
 
-    receipts = await lifecycle(channel(), api)
+    receipts = await lifecycle(channel(), context(api))
 
     assert [r.provider_message_id for r in receipts] == ["41", "42", "43"]
     assert receipts[0].thread_data == {"message_id": 41, "chat_id": -1001234567890}
@@ -186,3 +187,47 @@ async def test_check_online_names_the_bot() -> None:
 
     assert await channel().check_online(context(get_me)) == "bot @acme_status_bot"
     assert seen == [f"/bot{TOKEN}/getMe"]
+
+
+# Against the sandbox's Bot API emulator, over a real socket --------------------------------
+
+
+def sandbox_channel(sandbox: Any, **settings: Any) -> TelegramChannel:
+    credentials = Credentials()
+    own = {"token": credentials.telegram_token, "chat_id": credentials.telegram_chat_id}
+    return channel(**{**own, "base_url": sandbox.base_url("telegram"), **settings})
+
+
+async def test_a_lifecycle_is_a_reply_chain_in_the_emulator(sandbox: Any) -> None:
+    sandbox.reset()
+    async with httpx.AsyncClient() as http:
+        receipts = await lifecycle(sandbox_channel(sandbox), context(None, http))
+
+    assert all(r.ok for r in receipts)
+    first, second, third = sandbox.posts("telegram")
+    assert first["text"] == "Investigating payment errors & timeouts"  # as Telegram parsed it
+    assert first["reply_to_message_id"] is None
+    assert second["reply_to_message_id"] == first["message_id"]
+    assert third["reply_to_message_id"] == second["message_id"]
+    assert [r.thread_data["message_id"] for r in receipts] == [
+        p["message_id"] for p in (first, second, third)
+    ]
+
+
+async def test_the_emulator_names_the_bot_and_refuses_a_wrong_token(sandbox: Any) -> None:
+    sandbox.reset()
+    async with httpx.AsyncClient() as http:
+        ctx = context(None, http)
+        found = await sandbox_channel(sandbox).check_online(ctx)
+        wrong = sandbox_channel(sandbox, token="100001:not-the-sandbox-bot-token")
+        refused = await wrong.send(LIFECYCLE[0], Recipient(CHAT), ThreadRef(), ctx)
+        sandbox.fail("telegram", 429, retry_after=4)
+        limited = await sandbox_channel(sandbox).send(
+            LIFECYCLE[0], Recipient(CHAT), ThreadRef(), ctx
+        )
+
+    assert found.startswith("bot @")
+    assert not refused.ok and not refused.retryable and "check the bot token" in str(refused.error)
+    assert "not-the-sandbox-bot-token" not in str(refused.error)
+    assert limited.retryable and limited.retry_after == 4.0
+    assert sandbox.posts("telegram") == []

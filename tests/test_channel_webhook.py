@@ -30,7 +30,9 @@ class DictStore:
         self.data[key] = value
 
 
-def make_ctx(client: httpx.AsyncClient, number: int = 1, status: str = "investigating") -> DeliveryContext:
+def make_ctx(
+    client: httpx.AsyncClient, number: int = 1, status: str = "investigating"
+) -> DeliveryContext:
     earlier = [
         {"number": n, "status": s, "message": f"update {n}", "at": f"2026-11-22T14:0{n}:00Z"}
         for n, s in enumerate(["investigating", "identified", "resolved"][: number - 1], start=1)

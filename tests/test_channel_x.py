@@ -16,6 +16,7 @@ from oauthlib.oauth1.rfc5849 import signature
 
 from notify.channels.base import DeliveryContext, Message, Receipt, Recipient, ThreadRef
 from notify.channels.x import XChannel
+from notify.sandbox.credentials import Credentials
 
 CREDENTIALS = {
     "api_key": "xkey-4f9a1c7e2b",
@@ -35,8 +36,9 @@ class Store(dict[str, Any]):
         self[key] = value
 
 
-def context(handler: Any) -> DeliveryContext:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+def context(handler: Any, http: httpx.AsyncClient | None = None) -> DeliveryContext:
+    """A delivery context on a fake provider (`handler`), or on a real client (`http`)."""
+    http = http or httpx.AsyncClient(transport=httpx.MockTransport(handler))
     return DeliveryContext(http, Store(), {"id": "db-1"}, {"number": 1}, {}, delivery_key="k")
 
 
@@ -80,8 +82,7 @@ class FakeX:
         return httpx.Response(201, json={"data": {"id": post_id, "text": text}})
 
 
-async def lifecycle(x: XChannel, handler: Any) -> list[Receipt]:
-    ctx = context(handler)
+async def lifecycle(x: XChannel, ctx: DeliveryContext) -> list[Receipt]:
     receipts: list[Receipt] = []
     for message in LIFECYCLE:
         done = [r.thread_data | {"provider_message_id": r.provider_message_id} for r in receipts]
@@ -97,7 +98,7 @@ async def send_one(handler: Any) -> Receipt:
 async def test_each_update_is_a_signed_reply_to_the_previous_post() -> None:
     fake = FakeX()
 
-    receipts = await lifecycle(channel(), fake)
+    receipts = await lifecycle(channel(), context(fake))
 
     assert [r.provider_message_id for r in receipts] == [
         "1860000000000000001",
@@ -203,3 +204,50 @@ def test_length_is_the_weighted_count() -> None:
     assert (length.value, length.limit, length.unit) == (26, 280, "weighted")
     assert not x.measure(Message("界" * 141)).ok
     assert x.target() == "account"
+
+
+# Against the sandbox's X emulator (it verifies the OAuth signature), over a real socket -----
+
+
+def sandbox_channel(sandbox: Any, **settings: Any) -> XChannel:
+    c = Credentials()
+    own = {
+        "api_key": c.x_api_key,
+        "api_secret": c.x_api_secret,
+        "access_token": c.x_access_token,
+        "access_token_secret": c.x_access_token_secret,
+        "base_url": sandbox.base_url("x"),
+    }
+    return XChannel("ops-x", {**own, **settings})
+
+
+async def test_a_lifecycle_is_a_reply_chain_in_the_emulator(sandbox: Any) -> None:
+    sandbox.reset()
+    async with httpx.AsyncClient() as http:
+        receipts = await lifecycle(sandbox_channel(sandbox), context(None, http))
+
+    assert all(r.ok for r in receipts)
+    first, second, third = sandbox.posts("x")
+    assert first["in_reply_to_tweet_id"] is None
+    assert second["in_reply_to_tweet_id"] == first["id"] == receipts[0].provider_message_id
+    assert third["in_reply_to_tweet_id"] == second["id"]
+
+
+async def test_the_emulator_checks_signature_duplicates_and_the_account(sandbox: Any) -> None:
+    sandbox.reset()
+    async with httpx.AsyncClient() as http:
+        ctx = context(None, http)
+        found = await sandbox_channel(sandbox).check_online(ctx)
+        first = await sandbox_channel(sandbox).send(LIFECYCLE[0], Recipient("a"), ThreadRef(), ctx)
+        duplicate = await sandbox_channel(sandbox).send(
+            LIFECYCLE[0], Recipient("a"), ThreadRef(), ctx
+        )
+        forged = sandbox_channel(sandbox, api_secret="not-the-sandbox-secret")
+        refused = await forged.send(LIFECYCLE[1], Recipient("a"), ThreadRef(), ctx)
+
+    assert found == "account @sandbox_status"
+    assert first.ok and not duplicate.ok and not duplicate.retryable
+    assert "duplicate" in str(duplicate.error)
+    assert not refused.ok and "Read and Write permission" in str(refused.error)
+    assert "not-the-sandbox-secret" not in str(refused.error)
+    assert len(sandbox.posts("x")) == 1

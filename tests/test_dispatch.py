@@ -67,12 +67,12 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         loop.close()
 
 
+SLEPT: list[float] = []  # every wait the dispatcher asked for, in order
+
+
 async def sleep_recorded(seconds: float) -> None:
     SLEPT.append(seconds)
     await asyncio.sleep(seconds)
-
-
-SLEPT: list[float] = []
 
 
 @pytest.fixture(autouse=True)
@@ -275,6 +275,18 @@ def test_retry_after_is_honoured_with_or_without_a_rate_limit(rate_limit: str | 
 
     assert outcome.status == "sent" and outcome.attempts == 2
     assert x.times("@acme")[1] - x.times("@acme")[0] >= 7.0
+
+
+def test_a_429_on_the_last_attempt_still_holds_the_channel() -> None:
+    journal = FakeJournal()
+    x = ScriptedChannel("x", {"@acme": [too_many(5.0)]})
+
+    outcomes = deliver(
+        journal, jobs(journal, channel(x, retries=0, concurrency=1), "@acme", "@acme_status")
+    )
+
+    assert [o.status for o in outcomes] == ["failed", "sent"]
+    assert x.times("@acme_status")[0] >= 5.0
 
 
 def test_server_errors_are_retried_with_growing_backoff() -> None:

@@ -107,6 +107,19 @@ async def test_an_earlier_deadline_does_not_shorten_a_pause() -> None:
     assert fake.now == pytest.approx(10.0)
 
 
+async def test_an_unlimited_channel_is_not_paced_but_still_pauses() -> None:
+    fake = FakeTime()
+    unlimited = RateLimiter(None, clock=fake.clock, sleep=fake.sleep)
+    for _ in range(1000):
+        await unlimited.acquire()
+    assert fake.now == 0.0
+
+    unlimited.pause_until(4.0)
+    await unlimited.acquire()
+
+    assert fake.now == pytest.approx(4.0)
+
+
 async def test_waiters_are_served_in_the_order_they_came() -> None:
     fake = FakeTime()
     limit = limiter("2/s", fake)

@@ -57,6 +57,13 @@ def link_facets(text: str) -> list[dict[str, Any]]:
     return facets
 
 
+def _strong_ref(data: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """{uri, cid} of an earlier post, as a reply needs it (None if it is not one)."""
+    if not data or not data.get("uri") or not data.get("cid"):
+        return None
+    return {"uri": str(data["uri"]), "cid": str(data["cid"])}
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -165,12 +172,9 @@ class BlueskyChannel(Channel):
         facets = link_facets(message.text)
         if facets:
             record["facets"] = facets
-        root, parent = thread.root, thread.previous
-        if root and parent and root.get("uri") and parent.get("uri"):
-            record["reply"] = {
-                "root": {"uri": root["uri"], "cid": root["cid"]},
-                "parent": {"uri": parent["uri"], "cid": parent["cid"]},
-            }
+        root, parent = _strong_ref(thread.root), _strong_ref(thread.previous)
+        if root and parent:
+            record["reply"] = {"root": root, "parent": parent}
         return record
 
     async def send(

@@ -32,6 +32,10 @@ MAX_USERNAME = 80
 MAX_THREAD_NAME = 100
 AUTH_HINT = "check the webhook URL in channels.yaml (the webhook may have been deleted)"
 _UNKNOWN_CHANNEL = 10003  # Discord's code when a thread_id no longer exists
+_HINTS = {  # Discord's error codes that a setting in channels.yaml explains
+    220001: "this webhook belongs to a forum channel: set forum: true",
+    220003: "forum: true needs the webhook of a forum channel",
+}
 
 
 class DiscordChannel(Channel):
@@ -157,10 +161,9 @@ class DiscordChannel(Channel):
         if answer.status == 404:
             return failure(self, answer, auth=AUTH_HINT, hint=AUTH_HINT)
         words = _form_errors(data) if data else None
-        hint = ""
-        if self.settings.get("forum") and not thread.root:
-            hint = "forum: true needs the webhook of a forum channel"
-        return failure(self, answer, auth=AUTH_HINT, hint=hint, words=words)
+        return failure(
+            self, answer, auth=AUTH_HINT, hint=_HINTS.get(data.get("code"), ""), words=words
+        )
 
     async def check_online(self, ctx: DeliveryContext) -> str:
         # GET on a webhook URL returns the webhook itself: proof of the URL, nothing posted.

@@ -10,7 +10,6 @@ Connections are pooled per channel (smtp_pool.py). SMTP answers map onto receipt
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import Mapping
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -31,7 +30,13 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
-from notify.channels.smtp_pool import SmtpPool, SmtpSettings, connect, quit_quietly
+from notify.channels.smtp_pool import (
+    SmtpPool,
+    SmtpSettings,
+    connect,
+    quit_quietly,
+    smtp_failure,
+)
 
 # Fold only past RFC 5322's hard limit: List-Unsubscribe must stay on one line (a folded header
 # broke DKIM in nodemailer#1654), and no header we write comes near 998 characters.
@@ -95,6 +100,10 @@ class EmailChannel(Channel):
     @property
     def _sender(self) -> str:
         return parseaddr(str(self.settings.get("from") or ""))[1]
+
+    @property
+    def _server(self) -> str:
+        return f"{self.settings.get('host')}:{self.settings.get('port')}"
 
     def _smtp(self) -> SmtpSettings:
         return SmtpSettings(
@@ -241,66 +250,13 @@ class EmailChannel(Channel):
         try:
             await self._pool_here().sendmail(self._sender, recipient.address, data)
         except Exception as exc:
-            receipt = self._failure(exc, recipient.address)
+            receipt = smtp_failure(exc, label(self), self._server)
             if receipt is None:
                 raise  # network trouble: the dispatcher retries it
             return receipt
         return Receipt(
             ok=True, provider_message_id=message_id, thread_data={"message_id": message_id}
         )
-
-    def _failure(self, exc: Exception, address: str | None = None) -> Receipt | None:
-        """A Receipt for an SMTP answer; None for network errors (OSError), which propagate."""
-        import aiosmtplib
-
-        who, server = label(self), f"{self.settings.get('host')}:{self.settings.get('port')}"
-        if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
-            refused = exc.recipients[0]
-            code, said = refused.code, one_line(refused.message, 200)
-            if 400 <= code < 500:
-                return failed(
-                    f"{who}: {server} deferred {refused.recipient} ({code} {said}); "
-                    "it may accept it later",
-                    status_code=code,
-                    retryable=True,
-                )
-            return failed(
-                f"{who}: {server} refused {refused.recipient} ({code} {said}): check the "
-                "address, or add it to `notify suppress`",
-                status_code=code,
-            )
-        if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-            return failed(
-                f"{who}: {server} rejected the login ({exc.code} {one_line(exc.message, 200)}): "
-                "check username/password",
-                status_code=exc.code,
-            )
-        if isinstance(exc, aiosmtplib.SMTPResponseException):
-            code, said = exc.code, one_line(exc.message, 200)
-            if isinstance(exc, aiosmtplib.SMTPSenderRefused) and code >= 500:
-                hint = ": check from (the login may not be allowed to send as that address)"
-            else:
-                hint = "; it may accept it later" if 400 <= code < 500 else ""
-            return failed(
-                f"{who}: {server} refused the message ({code} {said}){hint}",
-                status_code=code,
-                retryable=400 <= code < 500,
-            )
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            return failed(
-                f"{who}: the TLS certificate of {server} is not trusted ({exc.verify_message}): "
-                "check host is the name on the certificate"
-            )
-        if isinstance(exc, aiosmtplib.SMTPNotSupported):
-            return failed(
-                f"{who}: {server}: {one_line(exc.message, 200)}: use security: tls for port 465, "
-                "or security: none only for a local relay"
-            )
-        if isinstance(exc, OSError):
-            return None
-        if isinstance(exc, aiosmtplib.SMTPException):
-            return failed(f"{who}: {server}: {one_line(exc.message, 200)}")
-        return None
 
     async def check_online(self, ctx: DeliveryContext) -> str:
         if self.settings.get("provider") == "sendgrid":
@@ -309,7 +265,7 @@ class EmailChannel(Channel):
         try:
             client = await connect(settings)
         except Exception as exc:
-            receipt = self._failure(exc)
+            receipt = smtp_failure(exc, label(self), self._server)
             if receipt is None:
                 reason = one_line(exc, 200) or type(exc).__name__
                 raise ChannelCheckError(

@@ -14,6 +14,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from notify.channels._http import failed, one_line
+from notify.channels.base import Receipt
+
 if TYPE_CHECKING:
     import aiosmtplib
 
@@ -145,3 +148,63 @@ class SmtpPool:
         """QUIT every idle connection (sends in flight keep theirs until they finish)."""
         idle, self._idle = self._idle, []
         await asyncio.gather(*(quit_quietly(c.client) for c in idle))
+
+
+def smtp_failure(exc: BaseException, who: str, server: str) -> Receipt | None:
+    """A Receipt for what an SMTP server answered; None for network errors (OSError), which
+    the caller lets propagate for the dispatcher to retry.
+
+    4xx "try again later" is retryable, 5xx final with the server's own words; `who` names the
+    channel ("email channel 'status-email'"), `server` is host:port.
+    """
+    import aiosmtplib
+
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
+        refused = exc.recipients[0]
+        code, said = refused.code, one_line(refused.message, 200)
+        if 400 <= code < 500:
+            return failed(
+                f"{who}: {server} deferred {refused.recipient} ({code} {said}); "
+                "it may accept it later",
+                status_code=code,
+                retryable=True,
+            )
+        return failed(
+            f"{who}: {server} refused {refused.recipient} ({code} {said}): check the "
+            "address, or add it to `notify suppress`",
+            status_code=code,
+        )
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        return failed(
+            f"{who}: {server} rejected the login ({exc.code} {one_line(exc.message, 200)}): "
+            "check username/password",
+            status_code=exc.code,
+        )
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        code, said = exc.code, one_line(exc.message, 200)
+        if isinstance(exc, aiosmtplib.SMTPSenderRefused) and code >= 500:
+            hint = ": check from (the login may not be allowed to send as that address)"
+        else:
+            hint = "; it may accept it later" if 400 <= code < 500 else ""
+        return failed(
+            f"{who}: {server} refused the message ({code} {said}){hint}",
+            status_code=code,
+            retryable=400 <= code < 500,
+        )
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return failed(
+            f"{who}: the TLS certificate of {server} is not trusted ({exc.verify_message}): "
+            "check host is the name on the certificate"
+        )
+    if isinstance(exc, OSError):
+        return None
+    if isinstance(exc, aiosmtplib.SMTPException):
+        said = one_line(exc.message, 200).rstrip(".")
+        if "STARTTLS" in said:
+            hint = ": use security: tls for port 465, or security: none only for a local relay"
+        elif "AUTH" in said:
+            hint = ": log in over TLS (security: starttls or tls), or remove username/password"
+        else:
+            hint = ""
+        return failed(f"{who}: {server}: {said}{hint}")
+    return None

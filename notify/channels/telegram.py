@@ -135,12 +135,12 @@ class TelegramChannel(Channel):
         answer = read_answer(response)
         data = answer.data if isinstance(answer.data, Mapping) else {}
         result = data.get("result")
-        if answer.ok and data.get("ok") and isinstance(result, Mapping):
+        if answer.ok and isinstance(result, Mapping) and "message_id" in result:
             chat = result.get("chat")
             chat_id = chat.get("id") if isinstance(chat, Mapping) else None
             return Receipt(
                 ok=True,
-                provider_message_id=str(result.get("message_id")),
+                provider_message_id=str(result["message_id"]),
                 thread_data={"message_id": int(result["message_id"]), "chat_id": chat_id},
                 status_code=answer.status,
             )
@@ -160,9 +160,7 @@ class TelegramChannel(Channel):
         new_chat = parameters.get("migrate_to_chat_id")
         if new_chat is not None:
             hint = f"the group became a supergroup: set chat_id to {new_chat} (in quotes)"
-            failed = failure(self, answer, auth=AUTH_HINT, hint=hint)
-            failed.retryable = False  # the same request can never succeed
-            return failed
+            return failure(self, answer, auth=AUTH_HINT, hint=hint)
         described = str(data.get("description") or "").lower()
         hint = ""
         if "chat not found" in described:

@@ -6,7 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from notify.app import App
-from notify.errors import PreflightError, TemplateError
+from notify.errors import ConfigError, PreflightError, TemplateError
 from notify.exitcodes import ExitCode
 from notify.inputs import UpdateRequest
 from notify.report import Output
@@ -22,8 +22,16 @@ SAMPLE_MESSAGE = "We are looking into reports of errors when customers check out
 def run_check(options: GlobalOptions, *, online: bool) -> int:
     from notify.prepare import prepare
 
-    app = App.load(options)  # config problems raise here: exit 2 with file, line and fix
     out = Output(options)
+    try:
+        app = App.load(options)  # config problems: exit 2, each with file, line and fix
+    except ConfigError as exc:
+        problems = getattr(exc, "problems", None) or [str(exc)]
+        if len(problems) == 1:
+            raise
+        for problem in problems:  # a check lists every problem, not only the first
+            out.err.print(f"notify: error: {problem}", markup=False, highlight=False)
+        raise ConfigError(f"{len(problems)} problems in the config (above); fix them and check again") from None
     config = app.config
     findings: list[dict[str, Any]] = []
 

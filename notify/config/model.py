@@ -23,8 +23,17 @@ class RateLimit:
     def per_second(self) -> float:
         return self.count / self.period
 
-    _PATTERN: ClassVar[re.Pattern[str]] = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*$")
-    _PERIODS: ClassVar[dict[str, int]] = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60}
+    _PATTERN: ClassVar[re.Pattern[str]] = re.compile(
+        r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*$"
+    )
+    _PERIODS: ClassVar[dict[str, int]] = {
+        "s": 1,
+        "sec": 1,
+        "second": 1,
+        "m": 60,
+        "min": 60,
+        "minute": 60,
+    }
 
     @classmethod
     def parse(cls, text: str) -> RateLimit:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -148,6 +147,8 @@ def _start_time(pid: int) -> str | None:
         return fields[19]  # field 22, starttime: clock ticks after boot
     if sys.platform == "win32":
         return None
+    import subprocess  # macOS and BSDs only: ask ps
+
     try:
         out = subprocess.run(
             ["ps", "-o", "lstart=", "-p", str(pid)],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -45,6 +46,22 @@ def utcnow_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """WAL: readers never block the run that is writing. (synchronous stays at its FULL default:
+    a claim must be on disk before its request leaves.)"""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            # Switching needs an exclusive lock, and SQLite answers "locked" at once rather than
+            # wait for it (two new journals opened together): retry up to the busy timeout.
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class SqliteJournal(Journal):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -70,9 +87,7 @@ class SqliteJournal(Journal):
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
-            # WAL: readers never block the run that is writing. synchronous stays at its FULL
-            # default: a claim must be on disk before its request leaves.
-            conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn)
             self.applied_migrations = migrate(conn, str(self.path))
         except sqlite3.Error as exc:
             conn.close()
@@ -144,6 +159,7 @@ class SqliteJournal(Journal):
         context: dict[str, Any],
         deliveries: Sequence[PlannedDelivery],
     ) -> tuple[Update, list[Delivery]]:
+        problem = sqlite3.IntegrityError()
         for _ in range(3):
             try:
                 with self._tx(write=True) as conn:
@@ -169,12 +185,10 @@ class SqliteJournal(Journal):
                     _insert_planned(conn, update, deliveries)
                     sql = "SELECT * FROM deliveries WHERE update_id = ? ORDER BY id"
                     return update, every(conn, Delivery, sql, (update.id,))
-            except sqlite3.IntegrityError:
+            except sqlite3.IntegrityError as exc:
                 # Another writer recorded this key (or number) first: read theirs on the next try.
-                continue
-        raise JournalError(
-            f"could not record the update with key {key!r}", where=Location(file=str(self.path))
-        )
+                problem = exc
+        raise self._error(f"could not record the update with key {key!r}", problem)
 
     def updates(self, incident_id: str) -> list[Update]:
         sql = "SELECT * FROM updates WHERE incident_id = ? ORDER BY number"
@@ -344,7 +358,7 @@ class SqliteJournal(Journal):
             params = (channel,)
         with self._tx() as conn:
             rows = conn.execute(sql + " ORDER BY channel, recipient", params).fetchall()
-        return [(r[0], r[1], r[2], r[3]) for r in rows]
+        return [tuple(row) for row in rows]
 
     def is_suppressed(self, channel: str, recipient: str) -> bool:
         with self._tx() as conn:
@@ -357,23 +371,13 @@ class SqliteJournal(Journal):
 
 def _upsert_incident(conn: sqlite3.Connection, incident: Incident, updated_at: str) -> None:
     # started_at is kept from the first insert: an incident starts once.
-    insert(
-        conn,
-        "incidents",
-        _conflict=(
-            "ON CONFLICT (id) DO UPDATE SET title = excluded.title, status = excluded.status,"
-            " impact = excluded.impact, components = excluded.components,"
-            " updated_at = excluded.updated_at, resolved_at = excluded.resolved_at"
-        ),
-        id=incident.id,
-        title=incident.title,
-        status=incident.status,
-        impact=incident.impact,
-        components=json.dumps(list(incident.components)),
-        started_at=incident.started_at or updated_at,
-        updated_at=updated_at,
-        resolved_at=incident.resolved_at,
+    values = dump(incident) | {"started_at": incident.started_at or updated_at}
+    conflict = (
+        "ON CONFLICT (id) DO UPDATE SET title = excluded.title, status = excluded.status,"
+        " impact = excluded.impact, components = excluded.components,"
+        " updated_at = excluded.updated_at, resolved_at = excluded.resolved_at"
     )
+    insert(conn, "incidents", conflict, **(values | {"updated_at": updated_at}))
 
 
 def _insert_planned(

@@ -32,7 +32,8 @@ STYLE = {
     "code": f"font-family:{MONO};font-size:14px;background:#f1f3f5;padding:1px 4px;",
     "pre": f"font-family:{MONO};font-size:14px;background:#f1f3f5;padding:12px;"
     "white-space:pre-wrap;margin:0 0 16px;",
-    "blockquote": f"margin:0 0 16px;padding:0 0 0 12px;border-left:4px solid #c9d1d9;color:{MUTED};",
+    "blockquote": "margin:0 0 16px;padding:0 0 0 12px;border-left:4px solid #c9d1d9;"
+    f"color:{MUTED};",
     "hr": "border:0;border-top:1px solid #d0d7de;margin:24px 0;",
 }
 
@@ -42,7 +43,7 @@ def _open(tag: str, attrs: str = "") -> str:
 
 
 class HtmlWriter(TextWriter):
-    """Markdown tree -> HTML fragment; all text escaped, links only http(s)/mailto (parser-checked)."""
+    """Markdown tree -> HTML fragment; all text escaped (the parser refused unsafe links)."""
 
     paragraph_sep = "\n"
     item_sep = "\n"
@@ -63,7 +64,7 @@ class HtmlWriter(TextWriter):
         tag = f"h{min(level + 1, 3)}"  # the document's h1 is the subject
         return f"{_open(tag)}{text}</{tag}>"
 
-    def list(self, node: SyntaxTreeNode) -> str:
+    def listing(self, node: SyntaxTreeNode) -> str:
         tag = "ol" if node.type == "ordered_list" else "ul"
         start = node.attrs.get("start")
         attrs = f' start="{int(str(start))}"' if tag == "ol" and start not in (None, 1) else ""

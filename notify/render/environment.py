@@ -19,7 +19,9 @@ from notify.render.marks import mark
 if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
-CONTEXT_NAMES = "incident, update, org, vars, channel, recipient (where delivered per recipient), now"
+CONTEXT_NAMES = (
+    "incident, update, org, vars, channel, recipient (where delivered per recipient), now"
+)
 _UNDEFINED_NAME = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
 
 SourceLoader = Callable[[str], "tuple[str, str, Callable[[], bool]] | None"]
@@ -93,11 +95,15 @@ def _undefined(exc: Exception, where: Location) -> TemplateError:
     expr = name
     if name:
         # Jinja knows only the last name; the template line shows the full dotted path.
-        found = re.search(rf"((?:[A-Za-z_]\w*\.)*){re.escape(name)}\b", _line_text(where.file, where.line))
+        found = re.search(
+            rf"((?:[A-Za-z_]\w*\.)*){re.escape(name)}\b", _line_text(where.file, where.line)
+        )
         if found:
             expr = found.group(0)
     if not expr:
-        return TemplateError(f"undefined variable: {exc}", where=where, hint=f"Templates get {CONTEXT_NAMES}")
+        return TemplateError(
+            f"undefined variable: {exc}", where=where, hint=f"Templates get {CONTEXT_NAMES}"
+        )
     if expr.startswith("vars."):
         key = expr.removeprefix("vars.")
         hint = f"Pass it with --set {key}=VALUE, or guard it with {{% if {expr} is defined %}}"

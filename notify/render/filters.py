@@ -26,7 +26,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise FilterError(f"unknown timezone {name!r} (use an IANA name like Europe/Berlin)") from exc
+        raise FilterError(
+            f"unknown timezone {name!r} (use an IANA name like Europe/Berlin)"
+        ) from exc
 
 
 def to_datetime(value: Any, filter_name: str) -> datetime | str:
@@ -68,7 +70,7 @@ def _seconds(value: Any) -> float:
 
 
 def humanize_seconds(seconds: float) -> str:
-    """"1 hour 25 minutes": the two largest non-zero units; seconds only under a minute."""
+    """ "1 hour 25 minutes": the two largest non-zero units; seconds only under a minute."""
     total = int(abs(seconds))
     if total < 60:
         return "less than a minute" if total == 0 else _plural(total, "second")
@@ -150,7 +152,21 @@ def make_filters(timezone: str = "UTC") -> dict[str, Callable[..., str]]:
             return humanize_seconds((stop - start).total_seconds())
         return humanize_seconds(_seconds(value))
 
+    def timespan(start: Any, end: Any = None) -> str:
+        """A window: "Sun 22 Nov 2026, 22:00-23:30 UTC", the date once when both share it."""
+        first, last = local(start, "timespan"), local(end, "timespan") if end is not None else None
+        if last is None:
+            return first if isinstance(first, str) else datetime_(first)
+        if isinstance(first, str) or isinstance(last, str):
+            return f"{first if isinstance(first, str) else datetime_(first)} to " + (
+                last if isinstance(last, str) else datetime_(last)
+            )
+        if first.date() == last.date():
+            return f"{date(first)}, {first:%H:%M}-{time(last)}"
+        return f"{datetime_(first)} to {datetime_(last)}"
+
     return {
+        "timespan": timespan,
         "time": time,
         "date": date,
         "datetime": datetime_,

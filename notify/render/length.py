@@ -77,7 +77,7 @@ def grapheme_length(text: str, limit: int) -> Length:
 
 
 def mastodon_length(text: str, limit: int = 500, url_chars: int = 23) -> Length:
-    """Mastodon: graphemes, each http(s) URL counting `url_chars`, remote mentions without domain."""
+    """Mastodon: graphemes; each http(s) URL counts `url_chars`, a remote mention its @user."""
     countable = URL_RE.sub("x" * url_chars, text)
     countable = _REMOTE_MENTION.sub(r"\1", countable)
     return Length(value=_graphemes(countable), limit=limit, unit="graphemes")

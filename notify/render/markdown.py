@@ -56,7 +56,7 @@ def _autolink_children(md: MarkdownIt, children: list[Token]) -> list[Token]:
 
 
 def parse(marked_markdown: str, defuse: Callable[[str], str] | None = None) -> SyntaxTreeNode:
-    """The tree of `marked_markdown`, variable spans literal (`defuse` adds a format's own rules)."""
+    """The tree of `marked_markdown`, its variable spans literal (`defuse`: a format's extras)."""
     from markdown_it.tree import SyntaxTreeNode
 
     md = _parser()

@@ -129,7 +129,7 @@ def _check_front_matter(data: dict[str, Any], path: Path, raw: str) -> tuple[str
         raise TemplateError(
             f"unknown status {status!r}",
             where=Location(file=str(path), line=line_of("status")),
-            hint=f"{guess}Use one of {', '.join(STATUSES)}, or leave it out to keep the current one",
+            hint=f"{guess}Use one of {', '.join(STATUSES)}, or none to keep the current one",
         )
     return status, str(data.get("description") or "").strip()
 
@@ -199,7 +199,7 @@ class TemplateSet:
                 raise TemplateError(
                     "templates folder not found",
                     where=Location(file=str(folder)),
-                    hint="Create it (`notify init` writes one) or fix `templates:` in channels.yaml",
+                    hint="Create it (`notify init` writes one) or fix `templates:` in the config",
                 )
             source = "shipped" if folder == shipped else str(folder)
             for path in sorted(folder.glob(f"*{SUFFIX}")):

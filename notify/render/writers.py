@@ -45,7 +45,7 @@ class TextWriter:
             level = int(node.tag[1:]) if node.tag[1:].isdigit() else 1
             return self.heading(self.inline(node.children[0]) if node.children else "", level)
         if kind in ("bullet_list", "ordered_list"):
-            return self.list(node)
+            return self.listing(node)
         if kind == "blockquote":
             return self.quote(self.blocks(node.children))
         if kind in ("fence", "code_block"):
@@ -56,7 +56,7 @@ class TextWriter:
             return self.text(node.content.strip())
         return self.blocks(node.children)
 
-    def list(self, node: SyntaxTreeNode) -> str:
+    def listing(self, node: SyntaxTreeNode) -> str:
         ordered = node.type == "ordered_list"
         start = int(str(node.attrs.get("start", 1))) if ordered else 1
         items = []
@@ -220,7 +220,7 @@ class TelegramWriter(TextWriter):
 
 
 class MarkdownishWriter(TextWriter):
-    """Base of chat formats that read Markdown (Discord, Teams): literal text is backslash-escaped."""
+    """Chat formats that read Markdown (Discord, Teams): literal text is backslash-escaped."""
 
     inline_specials = r"\\*_`\[\]"
     line_start_specials = re.compile(r"^(\s*)([#>+-]|\d+[.)])")

@@ -211,7 +211,9 @@ class BlueskyEmulator(Emulator):
         if body["repo"] not in (self.credentials.bluesky_did, self.handle_name):
             raise _invalid(f"Could not find repo: {body['repo']}")
         if body["collection"] != POST:
-            raise _invalid(f"Unsupported collection: {body['collection']} (the sandbox holds {POST})")
+            raise _invalid(
+                f"Unsupported collection: {body['collection']} (the sandbox holds {POST})"
+            )
         record = body["record"]
         if not isinstance(record, dict):
             raise _invalid("Input/record must be an object")
@@ -300,9 +302,17 @@ class BlueskyEmulator(Emulator):
         return Response(429, body, headers)
 
     def injected_failure(self, status: int) -> Response:
-        names = {400: "InvalidRequest", 401: "AuthenticationRequired", 403: "Forbidden",
-                 404: "NotFound", 500: "InternalServerError", 501: "MethodNotImplemented",
-                 502: "UpstreamFailure", 503: "NotEnoughResources", 504: "UpstreamTimeout"}  # fmt: skip
+        names = {
+            400: "InvalidRequest",
+            401: "AuthenticationRequired",
+            403: "Forbidden",
+            404: "NotFound",
+            500: "InternalServerError",
+            501: "MethodNotImplemented",
+            502: "UpstreamFailure",
+            503: "NotEnoughResources",
+            504: "UpstreamTimeout",
+        }
         name = names.get(status, "InternalServerError")
         return Response(status, {"error": name, "message": f"Injected failure ({status})"})
 

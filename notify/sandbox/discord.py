@@ -307,7 +307,12 @@ def _url(errors: _FormErrors, path: tuple[str | int, ...], value: Any) -> None:
 
 def _check_body(payload: dict[str, Any], errors: _FormErrors) -> None:
     _string(errors, ("content",), payload.get("content"), MAX_CONTENT)
-    _string(errors, ("username",), payload.get("username"), 80, min_len=1)
+    username = payload.get("username")
+    _string(errors, ("username",), username, 80, min_len=1)
+    for banned in ("discord", "clyde"):
+        if isinstance(username, str) and banned in username.lower():
+            message = f'Username cannot contain "{banned}"'
+            errors.add(("username",), "USERNAME_INVALID_CONTAINS", message)
     _string(errors, ("thread_name",), payload.get("thread_name"), 100)
     _url(errors, ("avatar_url",), payload.get("avatar_url"))
     for key in ("tts",):

@@ -321,8 +321,13 @@ class MastodonEmulator(Emulator):
         return Response(429, {"error": "Too many requests"}, self._limit_headers(0, reset))
 
     def injected_failure(self, status: int) -> Response:
-        words = {401: "The access token is invalid", 404: "Record not found",
-                 410: "Gone", 422: "Validation failed", 503: "Service Unavailable"}  # fmt: skip
+        words = {
+            401: "The access token is invalid",
+            404: "Record not found",
+            410: "Gone",
+            422: "Validation failed",
+            503: "Service Unavailable",
+        }
         body = {"error": words.get(status, "Internal Server Error" if status >= 500 else "Error")}
         return Response(status, body, self._limit_headers())
 

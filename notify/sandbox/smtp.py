@@ -42,6 +42,8 @@ class ReceivedEmail(EmailMessage):
 def check_message(raw: bytes) -> str | None:
     """Why a message must be rejected, or None. `raw` has CRLF line ends as sent."""
     head = raw.split(b"\r\n\r\n", 1)[0]
+    if b"\n" in raw and b"\r\n" not in raw:
+        return "bare LF line endings; SMTP needs CRLF (RFC 5321 §2.3.8)"
     seen: dict[str, int] = {}
     for number, line in enumerate(head.split(b"\r\n"), start=1):
         if b"\r" in line or b"\n" in line:

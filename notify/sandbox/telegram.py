@@ -21,12 +21,20 @@ MAX_TEXT = 4096
 CHAT_TITLE = "Sandbox Status"
 CHAT_USERNAME = "@sandbox_status"
 
-_HTML_TAGS = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
-    "a": "text_link", "code": "code", "pre": "pre", "tg-spoiler": "spoiler", "span": "spoiler",
-    "blockquote": "blockquote", "tg-emoji": "custom_emoji",
-}  # fmt: skip
+# Entity type -> the tags of the Bot API's HTML parse mode that make it.
+_TAG_GROUPS = {
+    "bold": ("b", "strong"),
+    "italic": ("i", "em"),
+    "underline": ("u", "ins"),
+    "strikethrough": ("s", "strike", "del"),
+    "text_link": ("a",),
+    "code": ("code",),
+    "pre": ("pre",),
+    "spoiler": ("tg-spoiler", "span"),
+    "blockquote": ("blockquote",),
+    "custom_emoji": ("tg-emoji",),
+}
+_HTML_TAGS = {tag: kind for kind, tags in _TAG_GROUPS.items() for tag in tags}
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _ENTITY = re.compile(r"&(?:#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6})|([a-zA-Z][a-zA-Z0-9]*));")
 _ATTR_NAME = re.compile(r"[a-zA-Z0-9_-]+")
@@ -172,8 +180,9 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
                 )
             attrs, after = _attributes(text, j, name, i)
             if name == "span" and attrs.get("class") != "tg-spoiler":
+                where = _byte_offset(text, i)
                 raise TelegramParseError(
-                    f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, i)}'
+                    f'Tag "span" must have class "tg-spoiler" at byte offset {where}'
                 )
             stack.append((name, out.length, attrs))
             i = after
@@ -198,8 +207,8 @@ def _close_html(
         language = attrs.get("class", "").removeprefix("language-")
         stack[-1][2]["language"] = language
     elif name == "pre":
-        language = attrs.get("language")
-        out.entity(kind, start, **({"language": language} if language else {}))
+        pre_language = attrs.get("language", "")
+        out.entity(kind, start, **({"language": pre_language} if pre_language else {}))
     elif name == "blockquote" and "expandable" in attrs:
         out.entity("expandable_blockquote", start)
     elif name == "tg-emoji":
@@ -209,8 +218,6 @@ def _close_html(
 
 
 _MD_KINDS = {"*": "bold", "_": "italic", "__": "underline", "~": "strikethrough", "||": "spoiler"}
-_MD_NAMES = {"bold": "Bold", "italic": "Italic", "underline": "Underline",
-             "strikethrough": "Strikethrough", "spoiler": "Spoiler", "text_link": "TextUrl"}  # fmt: skip
 _MD_RESERVED = set("_*[]()~`>#+-=|{}.!")
 
 
@@ -274,7 +281,7 @@ def parse_markdown(text: str, *, v2: bool = True) -> tuple[str, list[dict[str, A
             i += 1
     if stack:
         marker, _, offset = stack[-1]
-        name = _MD_NAMES.get(_MD_KINDS.get(marker, "text_link"), "TextUrl")
+        name = _MD_KINDS.get(marker, "TextUrl").title()
         what = f"{name} entity" if v2 else "the entity starting"
         raise TelegramParseError(f"Can't find end of {what} at byte offset {offset}")
     return out.result()
@@ -378,8 +385,8 @@ class TelegramEmulator(Emulator):
         if not reply:
             return None
         try:
-            target = self._messages.get(int(reply.get("message_id")))
-        except (TypeError, ValueError) as exc:
+            target = self._messages.get(int(reply["message_id"]))
+        except (KeyError, TypeError, ValueError) as exc:
             raise ValueError("message_id must be an integer") from exc
         if target is None and not _truthy(reply.get("allow_sending_without_reply")):
             raise LookupError(reply.get("message_id"))
