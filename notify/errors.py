@@ -66,3 +66,9 @@ class PreflightError(NotifyError):
 
 class JournalError(NotifyError):
     """The journal cannot be opened, or does not hold what was asked for (unknown incident)."""
+
+
+class Interrupted(NotifyError):
+    """Ctrl-C or SIGTERM during delivery: what went out is journaled; `notify retry` finishes."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -161,6 +161,7 @@ async def test_an_expired_token_is_refreshed_and_the_post_sent_once_more() -> No
     assert receipt.ok
     assert pds.methods()[2:] == ["createRecord", "refreshSession", "createRecord"]
     assert pds.calls[3][1] == "Bearer ref-jwt-1-x" and pds.calls[4][1] == "Bearer acc-jwt-2-x"
+    assert pds.calls[3][2] is None  # refreshSession takes no input
     assert store[KEY]["accessJwt"] == "acc-jwt-2-x"
 
 

@@ -434,3 +434,39 @@ def test_validate_says_how_to_fix(settings: dict[str, Any], field: str, words: s
     problems = mail_channel(25, **settings).validate()
     assert problems and problems[0][0] == field and words in problems[0][1]
     assert mail_channel(25).validate() == []
+
+
+# --- against the sandbox's SMTP server --------------------------------------------------------
+
+
+async def test_sandbox_lifecycle_is_one_conversation() -> None:
+    from notify.sandbox import Credentials, Sandbox
+
+    creds = Credentials()
+    with Sandbox() as sb:
+        ch = mail_channel(
+            sb.smtp_port,
+            host=sb.smtp_host,
+            username=creds.smtp_username,
+            password=creds.smtp_password,
+        )
+        bob = Recipient("bob@example.com")
+        receipts: list[Receipt] = []
+        for number, status in enumerate(["investigating", "identified", "resolved"], start=1):
+            receipts.append(
+                await ch.send(update(number, status), bob, thread_of(receipts), ctx(number))
+            )
+        sb.fail("smtp", 451)
+        deferred = await ch.send(update(4, "resolved"), bob, thread_of(receipts), ctx(4))
+        await ch.close()
+        emails = sb.emails()
+
+    assert all(r.ok for r in receipts)
+    assert not deferred.ok and deferred.retryable and deferred.status_code == 451
+    ids = [e["Message-ID"] for e in emails]
+    assert ids == [r.provider_message_id for r in receipts]
+    assert [e["In-Reply-To"] for e in emails] == [None, ids[0], ids[1]]
+    assert emails[2]["References"] == f"{ids[0]} {ids[1]}"
+    assert {e["Subject"] for e in emails} == {SUBJECT}
+    assert all(e.rcpt_tos == ("bob@example.com",) for e in emails)
+    assert all(e.authenticated_as == creds.smtp_username for e in emails)

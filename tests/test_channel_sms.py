@@ -305,3 +305,51 @@ async def test_sandbox_lifecycle_sends_three_standalone_messages() -> None:
     assert "not-the-sandbox-token" not in refused.error
     assert limited.retryable and limited.retry_after is None
     assert proven.endswith("(active)")
+
+
+# --- the request checked against Twilio's own OpenAPI spec -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def twilio_spec() -> Any:
+    import json
+    import os
+    from pathlib import Path
+
+    root = Path(os.environ.get("NOTIFY_SPECS") or Path(__file__).parents[2] / "shared" / "specs")
+    path = root / "twilio" / "api_v2010.json"
+    if not path.is_file():
+        pytest.skip(f"Twilio's OpenAPI spec is not at {path} (set NOTIFY_SPECS)")
+    from openapi_core import Config, OpenAPI
+
+    # The spec itself is trusted (validating it costs seconds): only requests are checked.
+    return OpenAPI.from_dict(json.loads(path.read_text()), config=Config(spec_validator_cls=None))
+
+
+class SpecRequest:
+    """An httpx request as openapi-core reads one."""
+
+    def __init__(self, request: httpx.Request) -> None:
+        from openapi_core.datatypes import RequestParameters
+
+        self.host_url = "https://api.twilio.com"  # the spec's server, wherever base_url pointed
+        self.path = request.url.path
+        self.method = request.method.lower()
+        self.parameters = RequestParameters(query={}, header=request.headers, cookie={}, path={})
+        self.content_type = request.headers["content-type"].split(";")[0]
+        self.body = request.content
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"from": None, "messaging_service_sid": SERVICE, "status_callback": "https://a.example/cb"},
+    ],
+)
+async def test_requests_match_twilios_openapi_spec(
+    twilio_spec: Any, settings: dict[str, Any]
+) -> None:
+    fake = FakeTwilio()
+    assert (await send(sms(**settings), fake)).ok
+    twilio_spec.validate_request(SpecRequest(fake.requests[0]))  # raises when it does not match

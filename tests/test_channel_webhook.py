@@ -233,3 +233,40 @@ async def test_check_online_says_there_is_nothing_to_check() -> None:
     async with client_for(lambda r: httpx.Response(500)) as client:
         text = await channel().check_online(make_ctx(client))
     assert text == "webhook: no check possible without sending"
+
+
+# --- against the sandbox, over real sockets ---------------------------------------------------
+
+
+async def test_sandbox_receiver_verifies_every_update_of_a_lifecycle() -> None:
+    from notify.sandbox import Credentials, Sandbox
+
+    creds = Credentials()
+    with Sandbox() as sb:
+        url = sb.webhook_url("webhook", "audit")
+        signed = WebhookChannel("audit-hook", {"url": url, "secret": creds.webhook_secret})
+        forged = WebhookChannel("audit-hook", {"url": url, "secret": "not-the-shared-secret"})
+        receipts = []
+        async with httpx.AsyncClient() as client:
+            for number, status in enumerate(["investigating", "identified", "resolved"], start=1):
+                ctx = make_ctx(client, number=number, status=status)
+                receipts.append(
+                    await signed.send(message(status), Recipient(url), ThreadRef(), ctx)
+                )
+            refused = await forged.send(message(), Recipient(url), ThreadRef(), make_ctx(client))
+            sb.fail("webhook", 503)
+            failing = await signed.send(message(), Recipient(url), ThreadRef(), make_ctx(client))
+        posts = sb.posts("webhook")
+
+    assert all(r.ok for r in receipts)
+    assert [p["name"] for p in posts] == ["audit"] * 3
+    assert [p["body"]["update"]["status"] for p in posts] == [
+        "investigating",
+        "identified",
+        "resolved",
+    ]
+    assert [p["headers"]["x-notify-delivery"] for p in posts] == ["dk-1", "dk-2", "dk-3"]
+    assert len(posts[2]["body"]["incident"]["incident_updates"]) == 3
+    assert not refused.ok and not refused.retryable and refused.status_code == 401
+    assert refused.error and "not-the-shared-secret" not in refused.error
+    assert failing.retryable and failing.status_code == 503

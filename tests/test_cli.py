@@ -63,12 +63,17 @@ def test_exit_2_for_usage_errors_with_one_line() -> None:
 
 def test_exit_2_for_config_errors_names_file_and_fix(tmp_path: Path) -> None:
     config = tmp_path / "channels.yaml"
-    config.write_text("version: 1\nchanels: {}\n", encoding="utf-8")
+    config.write_text(
+        "version: 1\nchannels:\n  ops:\n    type: webhook\n    url: https://x.example\n"
+        "    secrte: abc\n",
+        encoding="utf-8",
+    )
     result = invoke(["--config", str(config), "check"])
     assert result.code == ExitCode.INVALID_INPUT
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert "channels.yaml:2" in lines[0] and "channels" in lines[0]
+    assert "channels.yaml:6" in lines[0] and "channels.ops.secrte" in lines[0]
+    assert "did you mean 'secret'?" in lines[0]
     assert "Traceback" not in result.output
 
 

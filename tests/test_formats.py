@@ -213,7 +213,9 @@ def _parts(text: str, subject: str = "[Acme Cloud] Payments API errors") -> Rend
 
 def test_build_message_plain_is_the_short_text_tidied() -> None:
     parts = _parts(mark("Acme") + ":  we are   on it.\n\n\n\n" + mark("https://s.example"))
-    message = build_message(parts, "plain", status="investigating", link="https://s.example", org=ORG)
+    message = build_message(
+        parts, "plain", status="investigating", link="https://s.example", org=ORG
+    )
     assert message.text == "Acme: we are on it.\n\nhttps://s.example"
     assert message.subject is None
     assert (message.status, message.link) == ("investigating", "https://s.example")

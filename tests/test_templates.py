@@ -159,17 +159,23 @@ def test_an_undefined_top_level_name_is_an_error_too(tmp_path: Path) -> None:
 
 
 def test_guarded_optional_variables_render_without_them(tmp_path: Path) -> None:
-    body = "{% block body %}A{% if vars.eta is defined %} by {{ vars.eta }}{% endif %}{% endblock %}"
+    body = (
+        "{% block body %}A{% if vars.eta is defined %} by {{ vars.eta }}{% endif %}{% endblock %}"
+    )
     write(tmp_path, "t.j2", body)
     templates = TemplateSet.load([tmp_path])
     without = templates.render("t", context(), channel_type="email", part="body")
-    with_eta = templates.render("t", context(vars={"eta": "noon"}), channel_type="email", part="body")
+    with_eta = templates.render(
+        "t", context(vars={"eta": "noon"}), channel_type="email", part="body"
+    )
     assert strip_marks(without.text) == "A"
     assert strip_marks(with_eta.text) == "A by noon"
 
 
 def test_a_syntax_error_names_file_and_line(tmp_path: Path) -> None:
-    write(tmp_path, "t.j2", "---\nstatus: resolved\n---\n{% block body %}\n{% if x %}\n{% endblock %}")
+    write(
+        tmp_path, "t.j2", "---\nstatus: resolved\n---\n{% block body %}\n{% if x %}\n{% endblock %}"
+    )
     templates = TemplateSet.load([tmp_path])
     with pytest.raises(TemplateError) as caught:
         templates.render("t", context(), channel_type="email", part="body")
@@ -206,7 +212,9 @@ def test_no_status_means_the_incident_keeps_its_status(tmp_path: Path) -> None:
 
 
 def test_front_matter_keeps_line_numbers(tmp_path: Path) -> None:
-    write(tmp_path, "t.j2", "---\nstatus: resolved\n---\n\n{% block body %}{{ vars.x }}{% endblock %}")
+    write(
+        tmp_path, "t.j2", "---\nstatus: resolved\n---\n\n{% block body %}{{ vars.x }}{% endblock %}"
+    )
     with pytest.raises(TemplateError) as caught:
         TemplateSet.load([tmp_path]).render("t", context(), channel_type="email", part="body")
     assert "t.j2:5" in str(caught.value)
@@ -232,7 +240,9 @@ def test_locale_variants_are_used_for_their_recipients(tmp_path: Path) -> None:
     templates = TemplateSet.load([tmp_path])
 
     def short(locale: str | None) -> str:
-        return templates.render("t", context(), channel_type="sms", part="short", locale=locale).text
+        return templates.render(
+            "t", context(), channel_type="sms", part="short", locale=locale
+        ).text
 
     assert short(None) == "Hello"
     assert short("de") == "Hallo"
@@ -268,7 +278,9 @@ def test_templates_are_sandboxed(tmp_path: Path) -> None:
 
 def test_uses_recipient_tells_whether_to_render_per_recipient(tmp_path: Path) -> None:
     write(tmp_path, "a.j2", "{% block body %}Hi{% endblock %}")
-    guarded = "{% block body %}{% if recipient is defined %}{{ recipient.name }}{% endif %}{% endblock %}"
+    guarded = (
+        "{% block body %}{% if recipient is defined %}{{ recipient.name }}{% endif %}{% endblock %}"
+    )
     write(tmp_path, "b.j2", guarded)
     templates = TemplateSet.load([tmp_path])
     assert not templates.get("a").uses_recipient

@@ -202,7 +202,8 @@ class BlueskyChannel(Channel):
 
     async def check_online(self, ctx: DeliveryContext) -> str:
         async def whoami(session: Session) -> Answer:
-            return await self._xrpc(ctx, "com.atproto.server.getSession", session.access_jwt)
+            method = "com.atproto.server.getSession"
+            return await self._xrpc(ctx, method, session.access_jwt, post=False)
 
         try:
             session, answer = await self._with_session(ctx, whoami)
@@ -232,30 +233,40 @@ class BlueskyChannel(Channel):
     async def _login(self, ctx: DeliveryContext) -> Session:
         body = {"identifier": self.identifier, "password": str(self.settings["app_password"])}
         answer = await self._xrpc(ctx, "com.atproto.server.createSession", None, body)
-        return self._keep(ctx, answer, LOGIN_HINT)
+        return self._keep(ctx, answer)
 
     async def _refresh(self, ctx: DeliveryContext, session: Session) -> Session:
-        answer = await self._xrpc(ctx, "com.atproto.server.refreshSession", session.refresh_jwt, {})
+        answer = await self._xrpc(ctx, "com.atproto.server.refreshSession", session.refresh_jwt)
         if answer.ok:
-            return self._keep(ctx, answer, LOGIN_HINT)
+            return self._keep(ctx, answer)
         if answer.status == 429 or answer.status >= 500:
             raise _Refused(self._failure(answer))
         return await self._login(ctx)  # the refresh token expired or was revoked too
 
-    def _keep(self, ctx: DeliveryContext, answer: Answer, hint: str) -> Session:
+    def _keep(self, ctx: DeliveryContext, answer: Answer) -> Session:
+        """The session a login or refresh answered with, saved for the next run."""
         session = Session.parse(answer.data) if answer.ok else None
         if session is None:
-            raise _Refused(self._failure(answer, auth=hint, hint=hint))
+            raise _Refused(self._failure(answer, hint=LOGIN_HINT))
         ctx.store.set(self._store_key, session.stored())
         return session
 
     async def _xrpc(
-        self, ctx: DeliveryContext, method: str, token: str | None, body: object = None
+        self,
+        ctx: DeliveryContext,
+        method: str,
+        token: str | None,
+        body: object = None,
+        *,
+        post: bool = True,
     ) -> Answer:
+        """Call an XRPC procedure (POST, JSON input if any) or query (GET)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         url = f"{self.base_url}/xrpc/{method}"
-        if body is None:
+        if not post:
             response = await ctx.http.get(url, headers=headers, timeout=self.timeout)
+        elif body is None:  # refreshSession takes no input: a PDS refuses an unexpected body
+            response = await ctx.http.post(url, headers=headers, timeout=self.timeout)
         else:
             response = await ctx.http.post(url, json=body, headers=headers, timeout=self.timeout)
         return read_answer(response)

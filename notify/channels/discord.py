@@ -32,7 +32,7 @@ MAX_USERNAME = 80
 MAX_THREAD_NAME = 100
 AUTH_HINT = "check the webhook URL in channels.yaml (the webhook may have been deleted)"
 _UNKNOWN_CHANNEL = 10003  # Discord's code when a thread_id no longer exists
-_HINTS = {  # Discord's error codes that a setting in channels.yaml explains
+_HINTS: dict[Any, str] = {  # Discord's error codes that a setting in channels.yaml explains
     220001: "this webhook belongs to a forum channel: set forum: true",
     220003: "forum: true needs the webhook of a forum channel",
 }

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+import click
+
 from notify.app import App
 from notify.errors import ConfigError, PreflightError, TemplateError
 from notify.exitcodes import ExitCode
 from notify.inputs import UpdateRequest
 from notify.report import Output
+from notify.secrets import redact
 
 if TYPE_CHECKING:
     from notify.cli import GlobalOptions
@@ -30,7 +33,7 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
         if len(problems) == 1:
             raise
         for problem in problems:  # a check lists every problem, not only the first
-            out.err.print(f"notify: error: {problem}", markup=False, highlight=False)
+            click.echo(f"notify: error: {redact(problem)}", err=True)
         raise ConfigError(f"{len(problems)} problems in the config (above); fix them and check again") from None
     config = app.config
     findings: list[dict[str, Any]] = []

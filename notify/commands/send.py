@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from notify.app import App, is_interactive
+from notify.errors import Interrupted
 from notify.exitcodes import ExitCode
 from notify.inputs import UpdateRequest
 from notify.prepare import prepare
@@ -66,15 +67,22 @@ def deliver(prepared: Prepared, app: App, journal: Journal, out: Output) -> Resu
     from notify.execute import execute
     from notify.journal import run_owner
 
-    with _progress(out) as progress, _sigterm_as_interrupt():
-        return execute(
-            prepared,
-            app.config,
-            journal,
-            owner=run_owner(),
-            on_planned=progress.planned,
-            on_done=progress.done,
-        )
+    try:
+        with _progress(out) as progress, _sigterm_as_interrupt():
+            return execute(
+                prepared,
+                app.config,
+                journal,
+                owner=run_owner(),
+                on_planned=progress.planned,
+                on_done=progress.done,
+            )
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted during update {prepared.key!r}",
+            hint="The journal says what went out (`notify log`); `notify retry` finishes the rest "
+            "without sending anything twice.",
+        ) from None
 
 
 def report_result(result: Result, out: Output) -> int:
