@@ -99,13 +99,11 @@ async def _run(
     on_done: Callable[[Outcome], None] | None,
     on_planned: Callable[[int], None] | None,
 ) -> Result:
-    import httpx
-
     from notify.dispatch import Dispatcher, Job, Outcome
     from notify.journal import JournalSessionStore
+    from notify.transport import shared_client
 
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
-    async with httpx.AsyncClient(limits=limits, follow_redirects=False) as http:
+    async with shared_client() as http:
         update_info = {**prepared.update, "at": iso(prepared.update["at"])}
         update_info["next_update_at"] = iso(prepared.update["next_update_at"])
         incident_info = _incident_info(prepared)

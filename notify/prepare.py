@@ -331,7 +331,9 @@ def _fit(
             measured = adapter.measure(replace(message, text=text))
             return measured is None or measured.ok
 
-        text = truncate_to_fit(message.text, fits, keep=link)
+        # "…" is not in the GSM-7 alphabet: one would turn a whole SMS into UCS-2 (70 a segment).
+        ellipsis = "..." if length.unit == "segments" else "…"
+        text = truncate_to_fit(message.text, fits, keep=link, ellipsis=ellipsis)
         cut = replace(message, text=text)
         return cut, adapter.measure(cut), True
     problems.append(

@@ -71,7 +71,11 @@ class Output:
         return self._err
 
     def json(self, document: Any) -> None:
-        sys.stdout.write(redact(json.dumps(document, indent=2, ensure_ascii=False, default=str)) + "\n")
+        # Indented for people; one compact line for scripts (json's C encoder skips indenting,
+        # and a 100,000-delivery report is seconds faster without it).
+        indent = 2 if sys.stdout.isatty() else None
+        text = json.dumps(document, indent=indent, ensure_ascii=False, default=str)
+        sys.stdout.write(redact(text) + "\n")
         sys.stdout.flush()
 
     def note(self, text: str) -> None:

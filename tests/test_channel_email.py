@@ -80,10 +80,8 @@ class Mailbox:
     def authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
     ) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
-            USER.encode(),
-            PASSWORD.encode(),
-        )
+        expected = (USER.encode(), PASSWORD.encode())
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == expected
         if ok:
             self.logins.append(USER)
         return AuthResult(success=ok, handled=False)  # aiosmtpd answers 235 / 535
@@ -167,6 +165,10 @@ def update(number: int, status: str, subject: str = SUBJECT) -> Message:
     )
 
 
+async def first_update(ch: EmailChannel, address: str) -> Receipt:
+    return await ch.send(update(1, "investigating"), Recipient(address), ThreadRef(), ctx())
+
+
 def thread_of(receipts: list[Receipt]) -> ThreadRef:
     data = [dict(r.thread_data, provider_message_id=r.provider_message_id) for r in receipts]
     if not data:
@@ -240,9 +242,7 @@ async def test_concurrency_bounds_the_connections(smtp: tuple[Mailbox, int]) -> 
 async def test_login_with_username_and_password(smtp: tuple[Mailbox, int]) -> None:
     mailbox, port = smtp
     ch = mail_channel(port, username=USER, password=PASSWORD)
-    receipt = await ch.send(
-        update(1, "investigating"), Recipient("a@example.com"), ThreadRef(), ctx()
-    )
+    receipt = await first_update(ch, "a@example.com")
     await ch.close()
     assert receipt.ok and mailbox.logins == [USER]
 
@@ -250,9 +250,7 @@ async def test_login_with_username_and_password(smtp: tuple[Mailbox, int]) -> No
 async def test_a_wrong_password_is_final_and_never_shown(smtp: tuple[Mailbox, int]) -> None:
     mailbox, port = smtp
     ch = mail_channel(port, username=USER, password="wrong-password-123")
-    receipt = await ch.send(
-        update(1, "investigating"), Recipient("a@example.com"), ThreadRef(), ctx()
-    )
+    receipt = await first_update(ch, "a@example.com")
     await ch.close()
     assert not receipt.ok and not receipt.retryable and receipt.status_code == 535
     assert receipt.error is not None
@@ -264,30 +262,15 @@ async def test_a_wrong_password_is_final_and_never_shown(smtp: tuple[Mailbox, in
 async def test_a_refused_recipient_fails_alone(smtp: tuple[Mailbox, int]) -> None:
     mailbox, port = smtp
     ch = mail_channel(port, concurrency=1)
-    people = [
-        "a@example.com",
-        "nobody@example.com",
-        "b@example.com",
-        "busy@example.com",
-        "c@example.com",
-    ]
-    receipts = {
-        p: await ch.send(update(1, "investigating"), Recipient(p), ThreadRef(), ctx())
-        for p in people
-    }
+    people = [f"{name}@example.com" for name in ("a", "nobody", "b", "busy", "c")]
+    receipts = {p: await first_update(ch, p) for p in people}
     await ch.close()
 
     refused, busy = receipts["nobody@example.com"], receipts["busy@example.com"]
     assert not refused.ok and not refused.retryable and refused.status_code == 550
-    assert (
-        refused.error and "User unknown" in refused.error and "nobody@example.com" in refused.error
-    )
+    assert refused.error and "nobody@example.com (550 5.1.1" in refused.error
     assert not busy.ok and busy.retryable and busy.status_code == 451
-    assert [r.rcpt_tos[0] for r in mailbox.received] == [
-        "a@example.com",
-        "b@example.com",
-        "c@example.com",
-    ]
+    assert [r.rcpt_tos[0] for r in mailbox.received] == [f"{n}@example.com" for n in "abc"]
     assert mailbox.connections == 1  # RSET after each refusal, same connection
 
 
@@ -310,9 +293,7 @@ async def test_one_click_unsubscribe_headers_stay_on_one_line(smtp: tuple[Mailbo
     mailbox, port = smtp
     url = "https://status.acme.example/notifications/unsubscribe/one-click?list=customers&who={recipient}"
     ch = mail_channel(port, unsubscribe_url=url)
-    await ch.send(
-        update(1, "investigating"), Recipient("alice+ops@example.com"), ThreadRef(), ctx()
-    )
+    await first_update(ch, "alice+ops@example.com")
     await ch.close()
 
     raw = mailbox.received[0].raw
@@ -328,13 +309,9 @@ async def test_a_421_drops_the_connection_and_is_retryable(smtp: tuple[Mailbox, 
     mailbox, port = smtp
     ch = mail_channel(port, concurrency=1)
     mailbox.data_answer = "421 4.3.2 Service shutting down, closing channel"
-    closing = await ch.send(
-        update(1, "investigating"), Recipient("a@example.com"), ThreadRef(), ctx()
-    )
+    closing = await first_update(ch, "a@example.com")
     mailbox.data_answer = None
-    after = await ch.send(
-        update(1, "investigating"), Recipient("b@example.com"), ThreadRef(), ctx()
-    )
+    after = await first_update(ch, "b@example.com")
     await ch.close()
     assert not closing.ok and closing.retryable and closing.status_code == 421
     assert after.ok and len(mailbox.servers) == 2  # a fresh connection for the next one
@@ -343,9 +320,7 @@ async def test_a_421_drops_the_connection_and_is_retryable(smtp: tuple[Mailbox, 
 async def test_a_connection_the_server_dropped_is_replaced(controller: Controller) -> None:
     mailbox: Mailbox = controller.handler
     ch = mail_channel(controller.port, concurrency=1)
-    first = await ch.send(
-        update(1, "investigating"), Recipient("a@example.com"), ThreadRef(), ctx()
-    )
+    first = await first_update(ch, "a@example.com")
     # The server hangs up the idle connection (a restart, an idle timeout).
     closed = threading.Event()
 
@@ -356,13 +331,9 @@ async def test_a_connection_the_server_dropped_is_replaced(controller: Controlle
     controller.loop.call_soon_threadsafe(hang_up)
     assert await asyncio.to_thread(closed.wait, 10)
     try:
-        second = await ch.send(
-            update(1, "investigating"), Recipient("b@example.com"), ThreadRef(), ctx()
-        )
+        second = await first_update(ch, "b@example.com")
     except ConnectionError:  # noticed mid-send: the dispatcher retries, on a new connection
-        second = await ch.send(
-            update(1, "investigating"), Recipient("b@example.com"), ThreadRef(), ctx()
-        )
+        second = await first_update(ch, "b@example.com")
     await ch.close()
     assert first.ok and second.ok
     assert [r.rcpt_tos for r in mailbox.received] == [["a@example.com"], ["b@example.com"]]
@@ -372,16 +343,14 @@ async def test_a_connection_the_server_dropped_is_replaced(controller: Controlle
 async def test_unreachable_server_raises_for_the_dispatcher_to_retry() -> None:
     ch = mail_channel(free_port())
     with pytest.raises(OSError):
-        await ch.send(update(1, "investigating"), Recipient("a@example.com"), ThreadRef(), ctx())
+        await first_update(ch, "a@example.com")
     await ch.close()
 
 
 async def test_starttls_required_but_not_offered_is_final(smtp: tuple[Mailbox, int]) -> None:
     _, port = smtp
     ch = mail_channel(port, security="starttls")
-    receipt = await ch.send(
-        update(1, "investigating"), Recipient("a@example.com"), ThreadRef(), ctx()
-    )
+    receipt = await first_update(ch, "a@example.com")
     await ch.close()
     assert not receipt.ok and not receipt.retryable
     assert receipt.error and "security" in receipt.error
@@ -409,10 +378,8 @@ def test_recipients_are_deduplicated_and_keep_audience_columns() -> None:
 
 
 def test_an_invalid_address_is_explained() -> None:
-    problem = mail_channel(25).validate_recipient(Recipient("alice@@example"))
-    assert problem is not None and problem.startswith(
-        "'alice@@example' is not a valid email address"
-    )
+    problem = mail_channel(25).validate_recipient(Recipient("alice@@example")) or ""
+    assert problem.startswith("'alice@@example' is not a valid email address")
     assert mail_channel(25).validate_recipient(Recipient("alice@example.com")) is None
     tokens = mail_channel(25, unsubscribe_url="https://acme.example/u?t={token}")
     assert "token column" in (tokens.validate_recipient(Recipient("alice@example.com")) or "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -144,6 +145,7 @@ def test_renders_for_every_channel(
     assert "None" not in out and "{{" not in out and "{%" not in out
     assert TITLE in out.replace("&amp;", "&")
     assert "Card payments fail" in message.text
+    assert not re.search(r"[a-z][.,][A-Z]", message.text)  # no sentences glued together
 
 
 def test_minimal_updates_say_when_more_comes(templates: TemplateSet) -> None:
@@ -167,13 +169,16 @@ def test_rich_updates_name_next_update_status_page_and_workaround(templates: Tem
 def test_resolved_thanks_customers_and_says_how_long_it_lasted(templates: TemplateSet) -> None:
     text = send(templates, "resolved", rich(), "email").text
     assert "thank you for your patience" in text
-    assert "lasted 1 hour 25 minutes" in text
+    assert "normally again.\nThe incident lasted 1 hour 25 minutes" in text
     assert "Impact: Major" in text
     assert "We will credit 10% of this month's bill." in text
     assert "https://acme.com/survey" in text
     assert "support@acme.com" in text
     plain = send(templates, "resolved", minimal(), "email").text
     assert "credit" not in plain and "survey" not in plain.lower()
+    at_once = minimal()
+    at_once["incident"]["started_at"] = NOW  # opened and resolved in one go: no duration
+    assert "lasted" not in send(templates, "resolved", at_once, "email").text
 
 
 def test_maintenance_announces_its_window(templates: TemplateSet) -> None:

@@ -8,6 +8,7 @@ status, decides. Incoming webhooks return no ts, so they cannot thread or edit.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -39,6 +40,8 @@ from notify.channels.base import (
 if TYPE_CHECKING:
     import httpx
 
+log = logging.getLogger(__name__)
+
 _CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{8,}$")
 _ID_HINT = (
     "use the channel ID (like C0123456789): in Slack open the channel's details, "
@@ -49,9 +52,8 @@ _AUTH_ERRORS = frozenset(
     {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
 )
 _RETRYABLE_ERRORS = frozenset(
-    {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable",
-     "request_timeout"}
-)  # fmt: skip
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
 _HINTS: dict[str, str] = {
     "not_in_channel": "invite the app to the channel (/invite @your-app in the channel)",
     "channel_not_found": _ID_HINT + ", and check the app was added to it",
@@ -210,6 +212,7 @@ class SlackChannel(Channel):
             thread_data["root_ts"] = str(root["ts"])
             edit_error = await self._edit_root(root, message, ctx)
             if edit_error:
+                log.warning("%s", edit_error)
                 thread_data["root_edit_error"] = edit_error
         return Receipt(ok=True, provider_message_id=ts, thread_data=thread_data, status_code=200)
 
@@ -228,7 +231,9 @@ class SlackChannel(Channel):
         try:
             response = await self._call(ctx, "chat.update", body)
         except Exception as exc:  # network trouble: same reasoning as above
-            return one_line(f"chat.update of the thread's first message failed: {exc}")
+            return one_line(
+                f"{label(self)}: chat.update of the thread's first message failed: {exc}"
+            )
         problem = self._problem(response, "chat.update")
         return problem.error if problem else None
 
@@ -250,15 +255,11 @@ class SlackChannel(Channel):
             )
         if status >= 500 or code in _RETRYABLE_ERRORS:
             said = code or body_snippet(response)
-            return receipt_from_status(
-                response, f"{who}: Slack failed ({status}, {said}); a later retry may succeed",
-                retryable=True,
-            )  # fmt: skip
-        if not code:
-            return receipt_from_status(
-                response, f"{who}: Slack answered HTTP {status} to {method}: "
-                f"{body_snippet(response)}: check base_url",
-            )  # fmt: skip
+            error = f"{who}: Slack failed ({status}, {said}); a later retry may succeed"
+            return receipt_from_status(response, error, retryable=True)
+        if not code:  # not Slack's answer: a proxy, or base_url pointing elsewhere
+            error = f"{who}: Slack answered HTTP {status} to {method}: {body_snippet(response)}"
+            return receipt_from_status(response, f"{error}: check base_url")
         hint = _HINTS.get(code, f"see https://api.slack.com/methods/{method}#errors")
         return failed(f"{who}: {method} failed ({code}): {hint}", status_code=status)
 

@@ -7,6 +7,8 @@ Retry-After: a 429 / 20429 was never processed, so the dispatcher may safely ret
 
 from __future__ import annotations
 
+import functools
+
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -44,7 +46,7 @@ _E164_HINT = "write it in E.164 like +14155550100 (or set default_region for nat
 
 # Twilio error code -> what the user should check. Codes: twilio.com/docs/api/errors.
 _HINTS: dict[int, str] = {
-    20003: "check account_sid and auth_token (e.g. ${TWILIO_AUTH_TOKEN})",
+    20003: "check account_sid and auth_token",
     20404: "check account_sid and the messaging_service_sid / from number belong to this account",
     21211: f"check the recipient's number: {_E164_HINT}",
     21408: "enable SMS to this country in the Twilio console (Messaging > Geo permissions)",
@@ -158,15 +160,7 @@ class SmsChannel(Channel):
 
     def _normalise(self, number: str) -> str:
         """E.164 when the number parses, else unchanged (validate_recipient then reports it)."""
-        import phonenumbers
-
-        try:
-            parsed = phonenumbers.parse(number, self._region())
-        except phonenumbers.NumberParseException:
-            return number
-        if not phonenumbers.is_valid_number(parsed):
-            return number
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return _e164(number, self._region()) or number
 
     def recipients(self) -> list[Recipient]:
         to = self.settings.get("to")
@@ -185,13 +179,7 @@ class SmsChannel(Channel):
         return found
 
     def validate_recipient(self, recipient: Recipient) -> str | None:
-        import phonenumbers
-
-        try:
-            parsed = phonenumbers.parse(recipient.address, self._region())
-        except phonenumbers.NumberParseException:
-            parsed = None
-        if parsed is None or not phonenumbers.is_valid_number(parsed):
+        if _e164(recipient.address, self._region()) is None:
             return f"{recipient.address!r} is not a valid phone number: {_E164_HINT}"
         return None
 
@@ -248,7 +236,7 @@ class SmsChannel(Channel):
         retryable = status == 429 or code_number == 20429 or status >= 500
         hint = _HINTS.get(code_number)
         if code_number == 20003:
-            hint = f"{hint} of {label(self)}"
+            hint = f"{hint} of {label(self)} (e.g. ${{TWILIO_AUTH_TOKEN}})"
         if code_number == 21211:
             hint = f"check {recipient.address}: {_E164_HINT}"
         if hint is None and (status == 429 or code_number == 20429):
@@ -279,3 +267,18 @@ class SmsChannel(Channel):
                 )
             )
         return f"account {name} ({state})"
+
+
+@functools.lru_cache(maxsize=262_144)
+def _e164(number: str, region: str | None) -> str | None:
+    """The number in E.164, or None when it is not a valid number. Cached: a 100,000-row audience
+    is checked at load, again at preflight, and normalised once more, and parsing is slow."""
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -4,6 +4,7 @@ Opening a connection costs a TCP handshake, TLS and AUTH; a fan-out to thousands
 sends one transaction each (per-recipient headers), so connections are opened lazily, at most
 `size` of them, and reused for many MAIL/RCPT/DATA transactions. aiosmtplib already sends RSET after
 a refused transaction; a connection that broke (or whose RSET failed) is dropped and replaced.
+`smtp_failure` says what an SMTP server's answer means for a delivery.
 """
 
 from __future__ import annotations

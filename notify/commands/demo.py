@@ -120,12 +120,12 @@ def run_demo(options: GlobalOptions, *, keep_dir: str | None) -> int:
         if keep_dir:
             folder = Path(keep_dir)
             folder.mkdir(parents=True, exist_ok=True)
-            return _run(options, out, sb, folder)
+            return _run(options, out, sb, folder, keep=True)
         with tempfile.TemporaryDirectory(prefix="notify-demo-") as tmp:
             return _run(options, out, sb, Path(tmp))
 
 
-def _run(options: GlobalOptions, out: Output, sb: Sandbox, folder: Path) -> int:
+def _run(options: GlobalOptions, out: Output, sb: Sandbox, folder: Path, *, keep: bool = False) -> int:
     from notify.app import App, open_journal_at
     from notify.config import load_config_text
     from notify.execute import execute
@@ -169,7 +169,8 @@ def _run(options: GlobalOptions, out: Output, sb: Sandbox, folder: Path) -> int:
         out.json({"updates": documents, "received": received_summary(sb)})
     else:
         show_received(out, sb)
-        out.note(f"the journal of this run: {config.journal_path}" if options.journal_override() or folder.exists() else "")
+        if keep:
+            out.note(f"the demo's config and journal are in {folder}: try `notify --config {folder / 'channels.yaml'} show {incident_id}`.")
     return int(ExitCode.DELIVERY_FAILED if failed else ExitCode.OK)
 
 
@@ -189,15 +190,26 @@ def _threading(post: dict[str, Any]) -> str:
     return ""
 
 
-def _post_text(post: dict[str, Any]) -> str:
-    for key in ("text", "content", "status", "body", "Body"):
+def _post_text(provider: str, post: dict[str, Any]) -> str:
+    """The words a provider stored, whatever it calls them."""
+    if provider == "twilio":
+        return f"to {post.get('to')}: {post.get('body', '')}"
+    if provider == "webhook":
+        body = post.get("body") or {}
+        update = body.get("update") or {}
+        incident = body.get("incident") or {}
+        return f"{incident.get('name')} · update {update.get('number')}: {update.get('status')} (signed, verified)"
+    if provider == "teams":
+        texts = post.get("texts") or []
+        return " · ".join(str(t) for t in texts[:2]) or str(post.get("text", ""))
+    for key in ("text", "content", "status", "body"):
         value = post.get(key)
         if isinstance(value, str) and value:
             return value
     record = post.get("record")
     if isinstance(record, dict) and record.get("text"):
         return str(record["text"])
-    return str({k: v for k, v in post.items() if isinstance(v, str | int)})[:200]
+    return ""
 
 
 def received_summary(sb: Sandbox) -> dict[str, Any]:
@@ -207,7 +219,7 @@ def received_summary(sb: Sandbox) -> dict[str, Any]:
             posts = sb.posts(provider)
         except Exception:  # an emulator this build does not have
             continue
-        summary[provider] = [{"text": _post_text(p)[:500], "thread": _threading(p)} for p in posts]
+        summary[provider] = [{"text": _post_text(provider, p)[:500], "thread": _threading(p)} for p in posts]
     summary["email"] = [
         {
             "to": str(m.get("To")),

@@ -275,6 +275,9 @@ class TeamsWriter(MarkdownishWriter):
     """Adaptive Card TextBlock markdown: bold, italic, lists, links; nothing else."""
 
     item_sep = "\r"  # Adaptive Cards separate list items with \r
+    # A single \n is a space in a TextBlock; a line break needs an empty line.
+    soft_break = "\n\n"
+    hard_break = "\n\n"
     rule = "——————————"
 
     def quote(self, text: str) -> str:

@@ -8,8 +8,10 @@ holds. Access tokens can be expired on demand so that refreshSession paths get e
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -111,7 +113,7 @@ class BlueskyEmulator(Emulator):
                 token.expires = float("-inf")
 
     def posts(self) -> list[dict[str, Any]]:
-        return [dict(p) for p in self._records.values()]
+        return copy.deepcopy(list(self._records.values()))
 
     @property
     def handle_name(self) -> str:
@@ -295,7 +297,7 @@ class BlueskyEmulator(Emulator):
         headers = {
             "RateLimit-Limit": str(limit),
             "RateLimit-Remaining": "0",
-            "RateLimit-Reset": str(int(self.state.clock() + retry_after + 0.999)),
+            "RateLimit-Reset": str(math.ceil(self.state.clock() + retry_after)),
             "RateLimit-Policy": f"{limit};w={period}",
         }
         body = {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}

@@ -7,10 +7,7 @@ per request or email as it arrives.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
-import signal
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -184,6 +181,10 @@ def _print_banner(console: Console, sb: Sandbox) -> None:
 
 
 async def _serve(sb: Sandbox, console: Console) -> None:
+    import asyncio
+    import contextlib
+    import signal
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -252,6 +253,8 @@ def sandbox_command(
     failures: tuple[str, ...],
 ) -> None:
     """Local stand-ins of every provider API and an SMTP server, for rehearsals and tests."""
+    import asyncio
+
     from rich.console import Console
 
     from notify.sandbox.server import Sandbox

@@ -83,6 +83,7 @@ class DiscordEmulator(Emulator):
 
     def reset(self) -> None:
         super().reset()
+        self.channel_type = "any"
         self._threads.clear()
 
     async def handle(self, req: Request) -> Response:
@@ -188,10 +189,14 @@ class DiscordEmulator(Emulator):
                 "username": payload.get("username") or "Sandbox Status",
                 "avatar": None,
                 "discriminator": "0000",
+                "public_flags": 0,
+                "flags": 0,
                 "bot": True,
+                "global_name": None,
+                "primary_guild": None,
             },
             "attachments": [],
-            "embeds": payload.get("embeds") or [],
+            "embeds": [{"type": "rich", **e} for e in payload.get("embeds") or []],
             "mentions": [],
             "mention_roles": [],
             "mention_everyone": _would_ping_everyone(payload),
@@ -213,7 +218,13 @@ class DiscordEmulator(Emulator):
         reset = self.state.clock() + after
         return Response(
             429,
-            {"message": "You are being rate limited.", "retry_after": after, "global": False},
+            # The spec's RatelimitedResponse requires a code; Discord sends 0 for route limits.
+            {
+                "message": "You are being rate limited.",
+                "retry_after": after,
+                "global": False,
+                "code": 0,
+            },
             {
                 "Retry-After": str(max(1, math.ceil(after))),
                 "X-RateLimit-Limit": "5",

@@ -3,6 +3,8 @@
 Every provider emulation subclasses `Emulator`; the core server (server.py)
 parses HTTP, applies latency / injected failures / rate limits, and only then
 calls `handle`. Emulators never touch sockets, so they stay small and testable.
+The rest of the file is the core's own plumbing: what it records, its token bucket, and
+`serve_connection`, the h11 loop behind every keep-alive connection.
 """
 
 from __future__ import annotations
@@ -255,12 +257,16 @@ async def serve_connection(
             if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                 return
             conn.start_next_cycle()
-    except (ConnectionError, h11.LocalProtocolError, asyncio.CancelledError):
+    except (ConnectionError, h11.LocalProtocolError):
+        pass  # the client went away mid-exchange
+    except asyncio.CancelledError:
+        # The sandbox is stopping. End normally: asyncio (3.11) logs a cancelled
+        # client_connected_cb task as an error.
         pass
     finally:
         writer.close()
-        with contextlib.suppress(Exception):
-            await writer.wait_closed()
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        await writer.wait_closed()
 
 
 async def _read_request(

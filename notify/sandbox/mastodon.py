@@ -106,6 +106,7 @@ class MastodonEmulator(Emulator):
 
     def reset(self) -> None:
         super().reset()
+        self.max_characters = MAX_CHARACTERS
         self.creations = 0
         self._statuses.clear()
         self._keys.clear()
@@ -270,6 +271,7 @@ class MastodonEmulator(Emulator):
         return Response(200, scheduled)
 
     def _account(self, base: str, *, with_source: bool = False) -> dict[str, Any]:
+        avatar = f"{base}/avatars/original/missing.png"
         account: dict[str, Any] = {
             "id": ACCOUNT_ID,
             "username": USERNAME,
@@ -277,10 +279,18 @@ class MastodonEmulator(Emulator):
             "display_name": "Sandbox Status",
             "locked": False,
             "bot": True,
+            "group": False,
+            "indexable": False,
             "created_at": "2024-01-01T00:00:00.000Z",
             "note": "<p>Status updates from the notify sandbox.</p>",
+            "uri": f"{base}/users/{USERNAME}",
             "url": f"{base}/@{USERNAME}",
-            "avatar": f"{base}/avatars/original/missing.png",
+            "avatar": avatar,
+            "avatar_static": avatar,
+            "header": f"{base}/headers/original/missing.png",
+            "header_static": f"{base}/headers/original/missing.png",
+            "emojis": [],
+            "fields": [],
             "followers_count": 0,
             "following_count": 0,
             "statuses_count": len(self._statuses),
@@ -292,28 +302,49 @@ class MastodonEmulator(Emulator):
                 "language": "en",
                 "note": "",
                 "fields": [],
+                "follow_requests_count": 0,
+                "indexable": False,
             }
+            role = {"id": "-99", "name": "", "color": "", "highlighted": False, "permissions": "0"}
+            account["role"] = role
         return account
 
     def _instance(self, base: str) -> dict[str, Any]:
         domain = base.split("://", 1)[-1].split("/", 1)[0]
+        limits = {"max_expiration": 2629746, "min_expiration": 300}
         return {
             "domain": domain,
             "title": "Sandbox Mastodon",
             "version": "4.3.0",
             "source_url": "https://github.com/mastodon/mastodon",
             "description": "A local stand-in for a Mastodon instance (notify sandbox).",
+            "usage": {"users": {"active_month": 1}},
+            "thumbnail": {"url": f"{base}/packs/media/images/preview.png"},
+            "icon": [],
             "languages": ["en"],
+            "api_versions": {"mastodon": 2},
             "configuration": {
+                "urls": {"streaming": base.replace("http", "ws", 1)},
+                "accounts": {"max_featured_tags": 10, "max_pinned_statuses": 5},
                 "statuses": {
                     "max_characters": self.max_characters,
                     "max_media_attachments": 4,
                     "characters_reserved_per_url": URL_CHARS,
                 },
-                "polls": {"max_options": 4, "max_characters_per_option": 50},
+                "media_attachments": {
+                    "supported_mime_types": ["image/jpeg", "image/png"],
+                    "image_size_limit": 16777216,
+                    "image_matrix_limit": 33177600,
+                    "video_size_limit": 103809024,
+                    "video_frame_rate_limit": 120,
+                    "video_matrix_limit": 8294400,
+                },
+                "polls": {"max_options": 4, "max_characters_per_option": 50, **limits},
+                "translation": {"enabled": False},
             },
             "registrations": {"enabled": False, "approval_required": False, "message": None},
             "contact": {"email": "admin@sandbox.test", "account": None},
+            "rules": [],
         }
 
     def rate_limited(self, retry_after: float) -> Response:

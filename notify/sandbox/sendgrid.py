@@ -250,6 +250,10 @@ def _check_personalization(item: dict[str, Any], where: str, problems: _Problems
                     "message.recipient.duplicate",
                 )
             seen.add(address.lower())
+    sender = item.get("from")
+    if sender is not None and not (isinstance(sender, dict) and _valid_email(sender.get("email"))):
+        message = "The from email does not contain a valid address."
+        problems.add(f"{where}.from.email", message, "message.from")
     subject = item.get("subject")
     if subject is not None and (not isinstance(subject, str) or not subject):
         problems.add(

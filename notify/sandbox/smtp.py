@@ -9,6 +9,7 @@ our own bugs. No STARTTLS: a certificate would cost a dependency; the demo uses 
 from __future__ import annotations
 
 import asyncio
+import logging
 import email
 import email.policy
 import warnings
@@ -130,6 +131,11 @@ class SmtpServer:
                 transport.close()
         await self.server.wait_closed()
         await asyncio.sleep(0)  # let connection_lost callbacks run before the loop stops
+
+
+# aiosmtpd logs a deprecation warning of its own on every AUTH (Session.login_data) through the
+# "mail.log" logger; with no logging configured it would reach the terminal of `notify demo`.
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 
 async def start_smtp_server(sandbox: Sandbox, host: str, port: int) -> SmtpServer:

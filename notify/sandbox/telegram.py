@@ -52,6 +52,11 @@ def _byte_offset(text: str, index: int) -> int:
     return len(text[:index].encode("utf-8"))
 
 
+def _fail(text: str, index: int, what: str, after: str = "") -> TelegramParseError:
+    """Telegram's wording: what went wrong, at which UTF-8 byte of the text."""
+    return TelegramParseError(f"{what} at byte offset {_byte_offset(text, index)}{after}")
+
+
 @dataclass
 class _Out:
     """Plain text being built, with its entities (offsets in UTF-16 units)."""
@@ -79,19 +84,15 @@ def _decode_entity(text: str, i: int) -> tuple[str, int]:
     """The character an HTML entity at text[i] stands for, and the index after it."""
     match = _ENTITY.match(text, i)
     if match is None:
-        raise TelegramParseError(
-            f"Character '&' must be escaped as &amp; at byte offset {_byte_offset(text, i)}"
-        )
+        raise _fail(text, i, "Character '&' must be escaped as &amp;")
     decimal, hexa, name = match.groups()
     if name is not None:
         if name not in _NAMED_ENTITIES:
-            raise TelegramParseError(
-                f'Unsupported HTML entity "&{name};" at byte offset {_byte_offset(text, i)}'
-            )
+            raise _fail(text, i, f'Unsupported HTML entity "&{name};"')
         return _NAMED_ENTITIES[name], match.end()
     code = int(decimal) if decimal is not None else int(hexa, 16)
     if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-        raise TelegramParseError(f"Invalid character entity at byte offset {_byte_offset(text, i)}")
+        raise _fail(text, i, "Invalid character entity")
     return chr(code), match.end()
 
 
@@ -103,22 +104,16 @@ def _attributes(text: str, i: int, tag: str, start: int) -> tuple[dict[str, str]
         while i < n and text[i].isspace():
             i += 1
         if i >= n:
-            raise TelegramParseError(
-                f"Unclosed start tag at byte offset {_byte_offset(text, start)}"
-            )
+            raise _fail(text, start, "Unclosed start tag")
         if text[i] == ">":
             return attrs, i + 1
         name = _ATTR_NAME.match(text, i)
         if name is None:
-            raise TelegramParseError(
-                f'Empty attribute name in the tag "{tag}" at byte offset {_byte_offset(text, i)}'
-            )
+            raise _fail(text, i, f'Empty attribute name in the tag "{tag}"')
         i = name.end()
         if i >= n or text[i] != "=":
-            raise TelegramParseError(
-                f'Expected equal sign in declaration of an attribute of the tag "{tag}" '
-                f"at byte offset {_byte_offset(text, i)}"
-            )
+            what = f'Expected equal sign in declaration of an attribute of the tag "{tag}"'
+            raise _fail(text, i, what)
         i += 1
         value: list[str] = []
         quote = text[i] if i < n and text[i] in "\"'" else ""
@@ -132,9 +127,7 @@ def _attributes(text: str, i: int, tag: str, start: int) -> tuple[dict[str, str]
                 i += 1
         if quote:
             if i >= n:
-                raise TelegramParseError(
-                    f"Unclosed start tag at byte offset {_byte_offset(text, start)}"
-                )
+                raise _fail(text, start, "Unclosed start tag")
             i += 1
         attrs[name.group().lower()] = "".join(value)
 
@@ -155,18 +148,14 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
         elif text.startswith("</", i):
             close = text.find(">", i)
             if close < 0:
-                raise TelegramParseError(f"Unclosed end tag at byte offset {_byte_offset(text, i)}")
+                raise _fail(text, i, "Unclosed end tag")
             name = text[i + 2 : close].strip().lower()
             if not stack:
-                raise TelegramParseError(
-                    f"Unexpected end tag at byte offset {_byte_offset(text, i)}"
-                )
+                raise _fail(text, i, "Unexpected end tag")
             open_name, start, attrs = stack.pop()
             if name != open_name:
-                raise TelegramParseError(
-                    f"Unmatched end tag at byte offset {_byte_offset(text, i)}, "
-                    f'expected "</{open_name}>", found "</{name}>"'
-                )
+                found = f', expected "</{open_name}>", found "</{name}>"'
+                raise _fail(text, i, "Unmatched end tag", found)
             _close_html(out, open_name, start, attrs, stack)
             i = close + 1
         else:
@@ -175,15 +164,10 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
                 j += 1
             name = text[i + 1 : j].lower()
             if name not in _HTML_TAGS:
-                raise TelegramParseError(
-                    f'Unsupported start tag "{name}" at byte offset {_byte_offset(text, i)}'
-                )
+                raise _fail(text, i, f'Unsupported start tag "{name}"')
             attrs, after = _attributes(text, j, name, i)
             if name == "span" and attrs.get("class") != "tg-spoiler":
-                where = _byte_offset(text, i)
-                raise TelegramParseError(
-                    f'Tag "span" must have class "tg-spoiler" at byte offset {where}'
-                )
+                raise _fail(text, i, 'Tag "span" must have class "tg-spoiler"')
             stack.append((name, out.length, attrs))
             i = after
     if stack:
@@ -236,9 +220,7 @@ def parse_markdown(text: str, *, v2: bool = True) -> tuple[str, list[dict[str, A
             end = text.find(fence, i + len(fence))
             if end < 0:
                 kind = "Pre" if fence == "```" else "Code"
-                raise TelegramParseError(
-                    f"Can't find end of {kind} entity at byte offset {_byte_offset(text, i)}"
-                )
+                raise _fail(text, i, f"Can't find end of {kind} entity")
             body = text[i + len(fence) : end].replace("\\`", "`").replace("\\\\", "\\")
             start = out.length
             if fence == "```":
@@ -266,9 +248,7 @@ def parse_markdown(text: str, *, v2: bool = True) -> tuple[str, list[dict[str, A
         elif char == "]" and stack and stack[-1][0] == "[" and text.startswith("(", i + 1):
             close = text.find(")", i + 2)
             if close < 0:
-                raise TelegramParseError(
-                    f"Can't find end of a URL at byte offset {_byte_offset(text, i + 1)}"
-                )
+                raise _fail(text, i + 1, "Can't find end of a URL")
             _, start, _ = stack.pop()
             out.entity("text_link", start, url=text[i + 2 : close].replace("\\)", ")"))
             i = close + 1
@@ -281,7 +261,7 @@ def parse_markdown(text: str, *, v2: bool = True) -> tuple[str, list[dict[str, A
             i += 1
     if stack:
         marker, _, offset = stack[-1]
-        name = _MD_KINDS.get(marker, "TextUrl").title()
+        name = _MD_KINDS[marker].title() if marker in _MD_KINDS else "TextUrl"
         what = f"{name} entity" if v2 else "the entity starting"
         raise TelegramParseError(f"Can't find end of {what} at byte offset {offset}")
     return out.result()

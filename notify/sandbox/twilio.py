@@ -150,8 +150,9 @@ class TwilioEmulator(Emulator):
         if req.content_type != "application/x-www-form-urlencoded" and req.content_type:
             # Twilio reads only form fields: a JSON body has no To as far as it can tell.
             return _error(400, 21604, "A 'To' phone number is required.")
-        form = {k: v[-1] for k, v in req.form().items()}
-        media = req.form().get("MediaUrl", [])
+        fields = req.form()
+        form = {k: v[-1] for k, v in fields.items()}
+        media = fields.get("MediaUrl", [])
         problem = self._validate(form, media)
         if problem is not None:
             return problem

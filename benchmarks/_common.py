@@ -1,0 +1,73 @@
+"""Helpers the delivery benchmarks share: a sandbox process and a timed `notify` run."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class SandboxProcess:
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks._sandbox_process", *args],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.info: dict[str, Any] = json.loads(self.proc.stdout.readline())
+
+    def stats(self) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("stats\n")
+        self.proc.stdin.flush()
+        return dict(json.loads(self.proc.stdout.readline()))
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.flush()
+        self.proc.wait(timeout=30)
+
+    def __enter__(self) -> SandboxProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class Run:
+    seconds: float
+    started: float  # time.time() when the process was started
+    peak_rss_mb: float
+    code: int
+    document: dict[str, Any]
+    stderr: str
+
+
+def run_notify(args: list[str], cwd: Path) -> Run:
+    """Run `python -m notify ARGS` and measure its wall time and peak memory (RSS)."""
+    env = {**os.environ, "HOME": str(cwd)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.time()
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "notify", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - start
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    document = json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else {}
+    # ru_maxrss of children is the largest child so far; the sandbox runs as our child too but
+    # is still alive, so it is not counted until it exits.
+    return Run(seconds, started, max(peak_kb, before) / 1024, proc.returncode, document, proc.stderr)
