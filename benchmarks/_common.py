@@ -70,4 +70,6 @@ def run_notify(args: list[str], cwd: Path) -> Run:
     document = json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else {}
     # ru_maxrss of children is the largest child so far; the sandbox runs as our child too but
     # is still alive, so it is not counted until it exits.
-    return Run(seconds, started, max(peak_kb, before) / 1024, proc.returncode, document, proc.stderr)
+    return Run(
+        seconds, started, max(peak_kb, before) / 1024, proc.returncode, document, proc.stderr
+    )

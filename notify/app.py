@@ -74,10 +74,7 @@ def open_journal_at(path: Path) -> Journal:
 def journal_for_history(options: GlobalOptions) -> Journal:
     """The journal for read-mostly commands: --journal / $NOTIFY_JOURNAL, else the config's."""
     override = options.journal_override()
-    if override:
-        path = Path(override)
-    else:
-        path = App.load(options).config.journal_path
+    path = Path(override) if override else App.load(options).config.journal_path
     if not path.exists():
         raise JournalError(
             "no journal yet: nothing has been sent with this config",

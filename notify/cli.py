@@ -132,25 +132,41 @@ def _opts(ctx: click.Context) -> GlobalOptions:
 def update_options(func: F) -> F:
     options = [
         click.argument("template"),
-        click.option("--incident", "incident", metavar="ID", help="The incident this update belongs to."),
-        click.option("--title", metavar="TEXT", help="The incident's title (required for a new one)."),
+        click.option(
+            "--incident", "incident", metavar="ID", help="The incident this update belongs to."
+        ),
+        click.option(
+            "--title", metavar="TEXT", help="The incident's title (required for a new one)."
+        ),
         click.option("--message", metavar="TEXT", help="The update's own words (update.message)."),
         click.option(
             "--message-file",
             metavar="FILE",
             help="Read the message from FILE ('-' for standard input).",
         ),
-        click.option("--set", "sets", metavar="KEY=VALUE", multiple=True, help="A template variable."),
-        click.option("--vars", "vars_file", metavar="FILE", help="Template variables from a YAML file."),
+        click.option(
+            "--set", "sets", metavar="KEY=VALUE", multiple=True, help="A template variable."
+        ),
+        click.option(
+            "--vars", "vars_file", metavar="FILE", help="Template variables from a YAML file."
+        ),
         click.option(
             "--impact",
             metavar="none|minor|major|critical",
             help="The incident's impact.",
         ),
-        click.option("--component", "components", metavar="NAME", multiple=True, help="Affected component."),
-        click.option("--next-update", metavar="DURATION", help="When the next update is due: 30m, 2h."),
-        click.option("--to", "to", metavar="NAME", multiple=True, help="A channel or group (repeatable)."),
-        click.option("--tag", "tags", metavar="TAG", multiple=True, help="Only recipients with this tag."),
+        click.option(
+            "--component", "components", metavar="NAME", multiple=True, help="Affected component."
+        ),
+        click.option(
+            "--next-update", metavar="DURATION", help="When the next update is due: 30m, 2h."
+        ),
+        click.option(
+            "--to", "to", metavar="NAME", multiple=True, help="A channel or group (repeatable)."
+        ),
+        click.option(
+            "--tag", "tags", metavar="TAG", multiple=True, help="Only recipients with this tag."
+        ),
         click.option("--key", metavar="KEY", help="Idempotency key of this update."),
     ]
     for option in reversed(options):
@@ -158,7 +174,9 @@ def update_options(func: F) -> F:
     return func
 
 
-def _update_request(kwargs: dict[str, Any], *, dry_run: bool = False, locale: str | None = None) -> Any:
+def _update_request(
+    kwargs: dict[str, Any], *, dry_run: bool = False, locale: str | None = None
+) -> Any:
     from notify.inputs import build_request
 
     return build_request(**kwargs, dry_run=dry_run, locale=locale)
@@ -166,7 +184,9 @@ def _update_request(kwargs: dict[str, Any], *, dry_run: bool = False, locale: st
 
 @cli.command()
 @update_options
-@click.option("--dry-run", is_flag=True, help="Plan and render everything; send and record nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Plan and render everything; send and record nothing."
+)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @global_options
 @click.pass_context
@@ -180,7 +200,9 @@ def send(ctx: click.Context, dry_run: bool, yes: bool, **kwargs: Any) -> None:
 
 @cli.command()
 @update_options
-@click.option("--locale", metavar="LOCALE", help="Show the rendering for recipients of this locale.")
+@click.option(
+    "--locale", metavar="LOCALE", help="Show the rendering for recipients of this locale."
+)
 @global_options
 @click.pass_context
 def preview(ctx: click.Context, locale: str | None, **kwargs: Any) -> None:
@@ -191,7 +213,9 @@ def preview(ctx: click.Context, locale: str | None, **kwargs: Any) -> None:
 
 
 @cli.command()
-@click.option("--online", is_flag=True, help="Also prove each channel's credentials (sends nothing).")
+@click.option(
+    "--online", is_flag=True, help="Also prove each channel's credentials (sends nothing)."
+)
 @global_options
 @click.pass_context
 def check(ctx: click.Context, online: bool) -> None:
@@ -250,7 +274,9 @@ def log(ctx: click.Context, incident: str | None, failed: bool, limit: int) -> N
 
 
 @cli.command()
-@click.option("--types", "list_types", is_flag=True, help="Every installed channel type, plugins too.")
+@click.option(
+    "--types", "list_types", is_flag=True, help="Every installed channel type, plugins too."
+)
 @global_options
 @click.pass_context
 def channels(ctx: click.Context, list_types: bool) -> None:
@@ -293,7 +319,9 @@ def suppress() -> None:
 @click.option("--reason", default="", help="Why (shown by `suppress list`).")
 @global_options
 @click.pass_context
-def suppress_add(ctx: click.Context, recipients: tuple[str, ...], channel: str, reason: str) -> None:
+def suppress_add(
+    ctx: click.Context, recipients: tuple[str, ...], channel: str, reason: str
+) -> None:
     """Never send to these recipients."""
     from notify.commands.suppress import run_suppress
 
@@ -324,7 +352,9 @@ def suppress_list(ctx: click.Context, channel: str | None) -> None:
 
 
 @cli.command()
-@click.option("--keep", "keep_dir", metavar="DIR", help="Keep the demo's config and journal in DIR.")
+@click.option(
+    "--keep", "keep_dir", metavar="DIR", help="Keep the demo's config and journal in DIR."
+)
 @global_options
 @click.pass_context
 def demo(ctx: click.Context, keep_dir: str | None) -> None:
@@ -378,7 +408,8 @@ def run(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except KeyboardInterrupt:
         click.echo(
-            "notify: interrupted. The journal says what went out; `notify retry` finishes the rest.",
+            "notify: interrupted. The journal says what went out; "
+            "`notify retry` finishes the rest.",
             err=True,
         )
         return int(ExitCode.INTERRUPTED)

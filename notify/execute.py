@@ -82,7 +82,19 @@ def execute(
         for r in rendered_list:
             by_target.setdefault((r.channel.name, r.recipient.address), r)
     return asyncio.run(
-        _run(prepared, config, journal, update.id, update.number, rows, by_target, owner, on_start, on_done, on_planned)
+        _run(
+            prepared,
+            config,
+            journal,
+            update.id,
+            update.number,
+            rows,
+            by_target,
+            owner,
+            on_start,
+            on_done,
+            on_planned,
+        )
     )
 
 
@@ -117,7 +129,9 @@ async def _run(
                 incident=incident_info,
                 update=update_info,
                 org=config.organization,
-                delivery_key=delivery_key(prepared.key, rendered.channel.name, rendered.recipient.address),
+                delivery_key=delivery_key(
+                    prepared.key, rendered.channel.name, rendered.recipient.address
+                ),
             )
 
         def job_for(row: Delivery, rendered: Rendered) -> Job:
@@ -140,12 +154,21 @@ async def _run(
             new_rows = journal.add_deliveries(
                 update_id,
                 [
-                    PlannedDelivery(t.channel.name, t.channel.type, t.recipient.address, fallback_for=job.delivery_id)
+                    PlannedDelivery(
+                        t.channel.name,
+                        t.channel.type,
+                        t.recipient.address,
+                        fallback_for=job.delivery_id,
+                    )
                     for t in targets
                     if not t.skip_reason
                 ],
             )
-            return [job_for(r, by_target[(r.channel, r.recipient)]) for r in new_rows if r.status not in (SENT, SKIPPED)]
+            return [
+                job_for(r, by_target[(r.channel, r.recipient)])
+                for r in new_rows
+                if r.status not in (SENT, SKIPPED)
+            ]
 
         done: list[Outcome] = []
         jobs: list[Job] = []
@@ -163,7 +186,9 @@ async def _run(
                         channel=row.channel,
                         type=row.type,
                         recipient=row.recipient,
-                        status="skipped" if rendered is not None or row.status != "pending" else "pending",
+                        status="skipped"
+                        if rendered is not None or row.status != "pending"
+                        else "pending",
                         attempts=row.attempts,
                         provider_message_id=row.provider_message_id,
                         error=reason,
@@ -177,7 +202,9 @@ async def _run(
         for outcome in done:
             if on_done:
                 on_done(outcome)
-        dispatcher = Dispatcher(journal, owner=owner, fallback=fallback, on_start=on_start, on_done=on_done)
+        dispatcher = Dispatcher(
+            journal, owner=owner, fallback=fallback, on_start=on_start, on_done=on_done
+        )
         try:
             outcomes = await dispatcher.run(jobs)
         finally:

@@ -73,7 +73,9 @@ def build_request(
             hint="Use letters, digits, '.', '_' and '-' (like 2026-11-22-payments-api).",
         )
     if key is not None and not key.strip():
-        raise InputError("--key is empty", hint="Give a non-empty key, like the incident ID and update number.")
+        raise InputError(
+            "--key is empty", hint="Give a non-empty key, like the incident ID and update number."
+        )
     return UpdateRequest(
         template=template,
         incident=incident,
@@ -125,7 +127,8 @@ def parse_set(item: str) -> tuple[str, str]:
     if not sep or not _KEY.match(name):
         raise InputError(
             f"--set {item!r} is not KEY=VALUE",
-            hint="Write it like --set workaround='Use the mobile app' (KEY: letters, digits, _ and dots).",
+            hint="Write it like --set workaround='Use the mobile app' "
+            "(KEY: letters, digits, _ and dots).",
         )
     return name, value
 
@@ -150,10 +153,16 @@ def load_vars_file(path_text: str) -> dict[str, Any]:
         text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise InputError(
-            f"cannot read --vars file: {exc.strerror}", where=Location(file=path_text), hint="Check the path."
+            f"cannot read --vars file: {exc.strerror}",
+            where=Location(file=path_text),
+            hint="Check the path.",
         ) from None
     except UnicodeDecodeError:
-        raise InputError("the --vars file is not UTF-8 text", where=Location(file=path_text), hint="Save it as UTF-8.") from None
+        raise InputError(
+            "the --vars file is not UTF-8 text",
+            where=Location(file=path_text),
+            hint="Save it as UTF-8.",
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

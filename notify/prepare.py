@@ -163,7 +163,11 @@ def prepare(
             channel, request, template.name, templates, base_context, journal, problems
         )
     if problems:
-        more = f" (and {len(problems) - 1} more; `notify preview` shows them all)" if len(problems) > 1 else ""
+        more = (
+            f" (and {len(problems) - 1} more; `notify preview` shows them all)"
+            if len(problems) > 1
+            else ""
+        )
         raise PreflightError(problems[0] + more)
     return prepared
 
@@ -200,13 +204,17 @@ def _resolve_incident(
     if request.incident and journal is not None:
         found = journal.get_incident(request.incident)
         if found is not None:
-            earlier = [u for u in journal.updates(found.id) if existing is None or u.number < existing.number]
+            earlier = [
+                u
+                for u in journal.updates(found.id)
+                if existing is None or u.number < existing.number
+            ]
             return found, False, earlier
     if not request.title:
         what = f"incident {request.incident!r} is new" if request.incident else "a new incident"
         raise InputError(
             f"--title is required: {what} needs a title",
-            hint="Add --title \"Checkout errors\" (or --incident ID of an existing incident).",
+            hint='Add --title "Checkout errors" (or --incident ID of an existing incident).',
         )
     incident_id = request.incident or new_incident_id(request.title, now, journal)
     incident = Incident(
@@ -233,7 +241,12 @@ def _context(
             "components": list(incident.components),
             "started_at": parse_iso(incident.started_at) or now,
             "updates": [
-                {"number": u.number, "status": u.status, "message": u.message, "at": parse_iso(u.created_at)}
+                {
+                    "number": u.number,
+                    "status": u.status,
+                    "message": u.message,
+                    "at": parse_iso(u.created_at),
+                }
                 for u in earlier
             ],
         },

@@ -11,7 +11,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from notify.secrets import redact
 
@@ -22,10 +22,16 @@ if TYPE_CHECKING:
     from notify.dispatch import Outcome
     from notify.prepare import Prepared, Rendered
 
-STATUS_STYLE = {"sent": "green", "failed": "red", "skipped": "yellow", "pending": "cyan", "unknown": "magenta"}
+STATUS_STYLE = {
+    "sent": "green",
+    "failed": "red",
+    "skipped": "yellow",
+    "pending": "cyan",
+    "unknown": "magenta",
+}
 
 
-class RedactingStream(io.TextIOBase):
+class RedactingStream(io.TextIOBase):  # rich accepts any text stream; typed IO[str] below
     """A text stream that scrubs secrets from everything written through it."""
 
     def __init__(self, stream: Any) -> None:
@@ -59,7 +65,8 @@ class Output:
         if self._out is None:
             from rich.console import Console
 
-            self._out = Console(file=RedactingStream(sys.stdout), highlight=False, soft_wrap=False)
+            stream = cast("IO[str]", RedactingStream(sys.stdout))
+            self._out = Console(file=stream, highlight=False, soft_wrap=False)
         return self._out
 
     @property
@@ -67,7 +74,8 @@ class Output:
         if self._err is None:
             from rich.console import Console
 
-            self._err = Console(file=RedactingStream(sys.stderr), highlight=False, stderr=True)
+            stream = cast("IO[str]", RedactingStream(sys.stderr))
+            self._err = Console(file=stream, highlight=False, stderr=True)
         return self._err
 
     def json(self, document: Any) -> None:
@@ -159,7 +167,8 @@ def plan_document(prepared: Prepared, *, with_content: bool) -> dict[str, Any]:
     }
     if with_content and prepared.fallbacks:
         doc["fallbacks"] = {
-            name: [rendered_json(r, with_content=True) for r in rs] for name, rs in prepared.fallbacks.items()
+            name: [rendered_json(r, with_content=True) for r in rs]
+            for name, rs in prepared.fallbacks.items()
         }
     return doc
 
@@ -178,9 +187,15 @@ def plan_table(prepared: Prepared) -> Any:
         by_channel.setdefault(r.channel.name, []).append(r)
     for name, rows in by_channel.items():
         lengths = {r.length.describe() for r in rows if r.length}
-        length = next(iter(lengths)) if len(lengths) == 1 else (f"{len(lengths)} variants" if lengths else "")
+        length = (
+            next(iter(lengths))
+            if len(lengths) == 1
+            else (f"{len(lengths)} variants" if lengths else "")
+        )
         skipped = sum(1 for r in rows if r.skip_reason)
-        table.add_row(name, rows[0].channel.type, str(len(rows)), length, str(skipped) if skipped else "")
+        table.add_row(
+            name, rows[0].channel.type, str(len(rows)), length, str(skipped) if skipped else ""
+        )
     return table
 
 
@@ -196,7 +211,9 @@ def results_table(outcomes: list[Outcome], *, limit: int = 200) -> Any:
     table = Table(show_edge=False)
     for col in ("channel", "recipient", "status", "attempts", "provider id", "error"):
         table.add_column(col, overflow="fold")
-    shown = outcomes if len(outcomes) <= limit else [o for o in outcomes if o.status != "sent"][:limit]
+    shown = (
+        outcomes if len(outcomes) <= limit else [o for o in outcomes if o.status != "sent"][:limit]
+    )
     for o in shown:
         style = STATUS_STYLE.get(o.status, "")
         status = f"[{style}]{o.status}[/]" if style else o.status
@@ -204,7 +221,14 @@ def results_table(outcomes: list[Outcome], *, limit: int = 200) -> Any:
             status += " (fallback)"
         if o.rescued_by is not None:
             status += " (rescued)"
-        table.add_row(o.channel, o.recipient, status, str(o.attempts), o.provider_message_id or "", o.error or "")
+        table.add_row(
+            o.channel,
+            o.recipient,
+            status,
+            str(o.attempts),
+            o.provider_message_id or "",
+            o.error or "",
+        )
     return table
 
 
@@ -232,12 +256,24 @@ def preview_panels(prepared: Prepared) -> list[Any]:
         elif first.message.subject and first.channel.channel.spec.part == "body":
             body.append(first.message.subject + "\n\n", style="bold")
         body.append(first.message.text)
-        who = first.recipient.address if len(rows) == 1 else f"{first.recipient.address} (+{len(rows) - 1} more)"
+        who = (
+            first.recipient.address
+            if len(rows) == 1
+            else f"{first.recipient.address} (+{len(rows) - 1} more)"
+        )
         title = f"{name} · {first.channel.type} → {who}"
         notes = [first.length.describe()] if first.length else []
         if first.truncated:
             notes.append("truncated")
         if first.message.html:
             notes.append(f"+ HTML part, {len(first.message.html)} bytes")
-        panels.append(Panel(body, title=title, title_align="left", subtitle=" · ".join(notes), subtitle_align="right"))
+        panels.append(
+            Panel(
+                body,
+                title=title,
+                title_align="left",
+                subtitle=" · ".join(notes),
+                subtitle_align="right",
+            )
+        )
     return panels

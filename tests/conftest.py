@@ -24,7 +24,9 @@ def specs_dir() -> Path | None:
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """No test reads or writes the user's home, config or journal."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
@@ -53,7 +55,9 @@ class CliResult:
         return json.loads(self.stdout)
 
 
-def invoke(args: list[str], *, env: dict[str, str] | None = None, input: str | None = None) -> CliResult:
+def invoke(
+    args: list[str], *, env: dict[str, str] | None = None, input: str | None = None
+) -> CliResult:
     """Run the CLI in-process through its real error boundary (notify.cli.run)."""
     from click.testing import CliRunner
 
@@ -114,7 +118,9 @@ class Workspace:
     def write_config(self, text: str) -> None:
         self.config.write_text(text, encoding="utf-8")
 
-    def run(self, *args: str, env: dict[str, str] | None = None, input: str | None = None) -> CliResult:
+    def run(
+        self, *args: str, env: dict[str, str] | None = None, input: str | None = None
+    ) -> CliResult:
         return invoke(["--config", str(self.config), *args], env=env, input=input)
 
 
@@ -125,5 +131,9 @@ def workspace(tmp_path: Path, sandbox: Any) -> Workspace:
 
     sandbox.reset()
     ws = Workspace(tmp_path, sandbox)
-    ws.write_config(demo_config_text(sandbox).replace("timezone: UTC\n", "timezone: UTC\njournal: .notify/journal.db\n"))
+    ws.write_config(
+        demo_config_text(sandbox).replace(
+            "timezone: UTC\n", "timezone: UTC\njournal: .notify/journal.db\n"
+        )
+    )
     return ws

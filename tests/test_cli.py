@@ -33,8 +33,19 @@ def test_help_lists_every_contract_command() -> None:
     result = invoke(["--help"])
     assert result.code == 0
     for command in (
-        "send", "preview", "check", "retry", "incidents", "show", "log", "channels",
-        "templates", "init", "suppress", "sandbox", "demo",
+        "send",
+        "preview",
+        "check",
+        "retry",
+        "incidents",
+        "show",
+        "log",
+        "channels",
+        "templates",
+        "init",
+        "suppress",
+        "sandbox",
+        "demo",
     ):
         assert f"  {command} " in result.stdout
 
@@ -87,8 +98,15 @@ def test_missing_config_says_to_run_init(tmp_path: Path, monkeypatch: pytest.Mon
 def test_exit_1_when_a_delivery_fails(workspace) -> None:  # type: ignore[no-untyped-def]
     workspace.sandbox.fail("slack", 400, times=1)
     result = workspace.run(
-        "send", "investigating", "--title", "Checkout errors", "--message", "Errors.",
-        "--to", "ops-slack", "--yes",
+        "send",
+        "investigating",
+        "--title",
+        "Checkout errors",
+        "--message",
+        "Errors.",
+        "--to",
+        "ops-slack",
+        "--yes",
     )
     assert result.code == ExitCode.DELIVERY_FAILED, result.output
     assert "notify retry" in result.stderr
@@ -108,7 +126,9 @@ def test_exit_130_when_interrupted(workspace, monkeypatch: pytest.MonkeyPatch) -
     assert "notify retry" in result.stderr
 
 
-def test_exit_3_for_a_bug_names_it_without_traceback(workspace, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_exit_3_for_a_bug_names_it_without_traceback(
+    workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     import notify.execute
 
     def broken(*args: object, **kwargs: object) -> None:

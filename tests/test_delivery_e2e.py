@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from notify.sandbox.credentials import Credentials
@@ -20,7 +19,17 @@ TITLE = "Checkout errors"
 
 
 def send(ws: Workspace, template: str, *extra: str) -> Any:
-    result = ws.run("send", template, "--title", TITLE, "--message", f"{template} message.", "--yes", "--json", *extra)
+    result = ws.run(
+        "send",
+        template,
+        "--title",
+        TITLE,
+        "--message",
+        f"{template} message.",
+        "--yes",
+        "--json",
+        *extra,
+    )
     assert result.code == 0, result.output
     return result.json()
 
@@ -63,7 +72,11 @@ def test_incident_lifecycle_threads_on_every_channel(workspace: Workspace) -> No
 
     # Social posts reply to the previous update's post.
     mastodon = sb.posts("mastodon")
-    assert [p.get("in_reply_to_id") for p in mastodon] == [None, mastodon[0]["id"], mastodon[1]["id"]]
+    assert [p.get("in_reply_to_id") for p in mastodon] == [
+        None,
+        mastodon[0]["id"],
+        mastodon[1]["id"],
+    ]
     tweets = sb.posts("x")
     assert len(tweets) == 3
     telegram = sb.posts("telegram")
@@ -85,7 +98,9 @@ def test_same_key_twice_sends_nothing_twice(workspace: Workspace) -> None:
 
 
 def test_dry_run_sends_and_records_nothing(workspace: Workspace) -> None:
-    result = workspace.run("send", "investigating", "--title", TITLE, "--message", "m", "--dry-run", "--json")
+    result = workspace.run(
+        "send", "investigating", "--title", TITLE, "--message", "m", "--dry-run", "--json"
+    )
     assert result.code == 0, result.output
     document = result.json()
     assert document["dry_run"] is True
@@ -101,7 +116,9 @@ def test_rate_limited_request_waits_out_retry_after(workspace: Workspace) -> Non
     elapsed = time.monotonic() - start
     delivery = document["deliveries"][0]
     assert delivery["status"] == "sent" and delivery["attempts"] == 2
-    attempts = [r for r in workspace.sandbox.requests("slack") if r.path.endswith("chat.postMessage")]
+    attempts = [
+        r for r in workspace.sandbox.requests("slack") if r.path.endswith("chat.postMessage")
+    ]
     assert [a.status for a in attempts] == [429, 200]
     assert elapsed >= 1.0  # not sooner than the provider asked
 
@@ -115,11 +132,24 @@ def test_server_error_then_success_is_retried(workspace: Workspace) -> None:
 
 def test_permanent_failure_goes_to_fallback_and_exits_1(workspace: Workspace) -> None:
     config = workspace.config.read_text()
-    config = config.replace("    rate_limit: 10/s\n", "    rate_limit: 10/s\n    fallback: status-email\n", 1)
-    config = config.replace("to: [\"+14155550100\", \"+442071838750\"]", "to: [\"+14155550100\"]")
+    config = config.replace(
+        "    rate_limit: 10/s\n", "    rate_limit: 10/s\n    fallback: status-email\n", 1
+    )
+    config = config.replace('to: ["+14155550100", "+442071838750"]', 'to: ["+14155550100"]')
     workspace.write_config(config)
     workspace.sandbox.fail("twilio", 400, times=1)
-    result = workspace.run("send", "investigating", "--title", TITLE, "--message", "m", "--to", "customers-sms", "--yes", "--json")
+    result = workspace.run(
+        "send",
+        "investigating",
+        "--title",
+        TITLE,
+        "--message",
+        "m",
+        "--to",
+        "customers-sms",
+        "--yes",
+        "--json",
+    )
     document = result.json()
     assert result.code == 0, result.output  # rescued by its fallback: the customer got the update
     statuses = {(d["channel"], d["status"]) for d in document["deliveries"]}
@@ -129,7 +159,9 @@ def test_permanent_failure_goes_to_fallback_and_exits_1(workspace: Workspace) ->
     # Without a fallback, the same failure is exit 1.
     workspace.sandbox.reset()
     workspace.sandbox.fail("slack", 400, times=1)
-    result = workspace.run("send", "investigating", "--title", TITLE, "--message", "m", "--to", "ops-slack", "--yes")
+    result = workspace.run(
+        "send", "investigating", "--title", TITLE, "--message", "m", "--to", "ops-slack", "--yes"
+    )
     assert result.code == 1
 
 
@@ -156,9 +188,25 @@ channels:
 def test_killed_run_is_finished_by_retry_without_double_sends(workspace: Workspace) -> None:
     numbers = _many_sms_config(workspace, 60)
     workspace.sandbox.set_latency(0.15)
-    args = [sys.executable, "-m", "notify", "--config", str(workspace.config), "send", "investigating",
-            "--title", TITLE, "--message", "m", "--yes", "--key", "kill-test"]
-    proc = subprocess.Popen(args, cwd=workspace.path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    args = [
+        sys.executable,
+        "-m",
+        "notify",
+        "--config",
+        str(workspace.config),
+        "send",
+        "investigating",
+        "--title",
+        TITLE,
+        "--message",
+        "m",
+        "--yes",
+        "--key",
+        "kill-test",
+    ]
+    proc = subprocess.Popen(
+        args, cwd=workspace.path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 60
     while len(workspace.sandbox.posts("twilio")) < 15 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -171,7 +219,9 @@ def test_killed_run_is_finished_by_retry_without_double_sends(workspace: Workspa
     assert after_kill["unknown"] <= 4  # only what was in flight (concurrency 4)
     in_flight = {r["recipient"] for r in journal_rows(workspace) if r["status"] == "unknown"}
 
-    result = invoke_process(["--config", str(workspace.config), "retry", "--yes"], cwd=workspace.path)
+    result = invoke_process(
+        ["--config", str(workspace.config), "retry", "--yes"], cwd=workspace.path
+    )
     assert result.code == 0, result.stderr
     received = Counter(p["to"] for p in workspace.sandbox.posts("twilio"))
     assert set(received) == set(numbers)  # everyone got it
@@ -183,9 +233,28 @@ def test_killed_run_is_finished_by_retry_without_double_sends(workspace: Workspa
 def test_two_runs_with_one_key_send_once_between_them(workspace: Workspace) -> None:
     numbers = _many_sms_config(workspace, 30)
     workspace.sandbox.set_latency(0.05)
-    args = [sys.executable, "-m", "notify", "--config", str(workspace.config), "send", "investigating",
-            "--title", TITLE, "--message", "m", "--yes", "--key", "one-key"]
-    procs = [subprocess.Popen(args, cwd=workspace.path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
+    args = [
+        sys.executable,
+        "-m",
+        "notify",
+        "--config",
+        str(workspace.config),
+        "send",
+        "investigating",
+        "--title",
+        TITLE,
+        "--message",
+        "m",
+        "--yes",
+        "--key",
+        "one-key",
+    ]
+    procs = [
+        subprocess.Popen(
+            args, cwd=workspace.path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
     codes = [p.wait(timeout=120) for p in procs]
     assert codes == [0, 0], [p.stderr.read() for p in procs if p.stderr]
     received = Counter(p["to"] for p in workspace.sandbox.posts("twilio"))
@@ -194,21 +263,38 @@ def test_two_runs_with_one_key_send_once_between_them(workspace: Workspace) -> N
 
 def test_secrets_never_appear_in_any_output_or_the_journal(workspace: Workspace) -> None:
     c = Credentials()
-    secrets = [c.slack_token, c.twilio_auth_token, c.telegram_token, c.mastodon_token, c.bluesky_app_password,
-               c.x_api_secret, c.x_access_token_secret, c.webhook_secret, c.smtp_password]
+    secrets = [
+        c.slack_token,
+        c.twilio_auth_token,
+        c.telegram_token,
+        c.mastodon_token,
+        c.bluesky_app_password,
+        c.x_api_secret,
+        c.x_access_token_secret,
+        c.webhook_secret,
+        c.smtp_password,
+    ]
     outputs = []
     outputs.append(workspace.run("check", "-v"))
     outputs.append(workspace.run("check", "--online", "-v", "--json"))
     outputs.append(workspace.run("channels", "-v"))
     outputs.append(workspace.run("channels", "--json"))
-    outputs.append(workspace.run("preview", "investigating", "--title", TITLE, "--message", "m", "-v"))
-    outputs.append(workspace.run("preview", "investigating", "--title", TITLE, "--message", "m", "--json"))
-    sent = workspace.run("send", "investigating", "--title", TITLE, "--message", "m", "--yes", "--json", "-v")
+    outputs.append(
+        workspace.run("preview", "investigating", "--title", TITLE, "--message", "m", "-v")
+    )
+    outputs.append(
+        workspace.run("preview", "investigating", "--title", TITLE, "--message", "m", "--json")
+    )
+    sent = workspace.run(
+        "send", "investigating", "--title", TITLE, "--message", "m", "--yes", "--json", "-v"
+    )
     outputs.append(sent)
     incident = sent.json()["incident"]["id"]
     workspace.sandbox.fail("telegram", 401, times=1)
     workspace.sandbox.fail("slack", 500, times=10)
-    outputs.append(workspace.run("send", "identified", "--incident", incident, "--message", "m", "--yes", "-v"))
+    outputs.append(
+        workspace.run("send", "identified", "--incident", incident, "--message", "m", "--yes", "-v")
+    )
     outputs.append(workspace.run("log", "--json"))
     outputs.append(workspace.run("show", incident, "--json"))
     outputs.append(workspace.run("incidents", "-v"))

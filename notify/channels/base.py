@@ -1,4 +1,5 @@
-"""What a channel type is: its settings declared as data, and the two things that differ per provider.
+"""What a channel type is: its settings declared as data, and the two things that differ per
+provider.
 
 An adapter module (one per type, `notify/channels/<type>.py`) defines a `Channel` subclass with a
 `spec` (a `ChannelSpec`: fields, which template part it takes, its format, how it threads) and
@@ -27,7 +28,7 @@ FieldKind = Literal["str", "int", "float", "bool", "list", "dict", "str_or_list"
 
 @dataclass(frozen=True)
 class Field:
-    """One setting of a channel type, declared once: validation, `check`, docs and redaction read it."""
+    """One setting of a channel type, declared once: validation, docs and redaction read it."""
 
     name: str
     kind: FieldKind = "str"
@@ -46,7 +47,9 @@ COMMON_FIELDS: tuple[Field, ...] = (
     Field("rate_limit", help="requests per period, like 10/s, 600/min or 1000/h"),
     Field("concurrency", "int", default=4, help="requests in flight at once on this channel"),
     Field("timeout", "float", default=15.0, help="seconds to wait for one request"),
-    Field("retries", "int", default=3, help="retries after the first attempt, for 429/5xx/timeouts"),
+    Field(
+        "retries", "int", default=3, help="retries after the first attempt, for 429/5xx/timeouts"
+    ),
     Field("fallback", help="another channel's name, used for deliveries that finally fail"),
     Field("description", default="", help="free text shown by `notify channels`"),
     Field(
@@ -61,7 +64,7 @@ BASE_URL_FIELD = Field(
 )
 
 Part = Literal["short", "body"]
-"""`short`: one plain text for SMS and social posts. `body`: subject + Markdown body for email/chat."""
+"""`short`: one plain text for SMS and social posts. `body`: subject + Markdown body (chat)."""
 
 Format = Literal["plain", "email", "slack", "telegram", "discord", "teams", "webhook"]
 """The format `body`/`short` is converted to for a channel type (see notify.render.formats)."""
@@ -257,5 +260,5 @@ class Channel(ABC):
         """
         return "no online check for this type"
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook, most adapters hold nothing
         """Release connections (SMTP pools); called once after a run."""

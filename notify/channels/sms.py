@@ -8,7 +8,6 @@ Retry-After: a 429 / 20429 was never processed, so the dispatcher may safely ret
 from __future__ import annotations
 
 import functools
-
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any

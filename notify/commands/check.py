@@ -34,7 +34,9 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
             raise
         for problem in problems:  # a check lists every problem, not only the first
             click.echo(f"notify: error: {redact(problem)}", err=True)
-        raise ConfigError(f"{len(problems)} problems in the config (above); fix them and check again") from None
+        raise ConfigError(
+            f"{len(problems)} problems in the config (above); fix them and check again"
+        ) from None
     config = app.config
     findings: list[dict[str, Any]] = []
 
@@ -42,7 +44,11 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
         findings.append({"check": what, "ok": True, "detail": detail})
 
     enabled = [c for c in config.channels.values() if c.enabled]
-    ok("config", f"{config.path}: {len(config.channels)} channel(s), {len(enabled)} enabled, {len(config.groups)} group(s)")
+    ok(
+        "config",
+        f"{config.path}: {len(config.channels)} channel(s), {len(enabled)} enabled, "
+        f"{len(config.groups)} group(s)",
+    )
     recipients = sum(len(c.channel.recipients()) for c in config.channels.values())
     ok("recipients", f"{recipients} recipient(s), all valid")
     names = app.templates.names()
@@ -50,12 +56,18 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
 
     # Every template renders for every channel with nothing but a title and a message.
     for name in names:
-        request = UpdateRequest(template=name, title=SAMPLE_TITLE, message=SAMPLE_MESSAGE, dry_run=True)
+        request = UpdateRequest(
+            template=name, title=SAMPLE_TITLE, message=SAMPLE_MESSAGE, dry_run=True
+        )
         try:
             prepare(request, config, app.templates, None)
         except (TemplateError, PreflightError) as exc:
             raise type(exc)(f"template {name!r} with a sample update: {exc}") from None
-    ok("rendering", f"every template renders for every channel within its limits ({len(names)} x {len(config.channels)})")
+    ok(
+        "rendering",
+        "every template renders for every channel within its limits "
+        f"({len(names)} x {len(config.channels)})",
+    )
     ok("journal", f"{config.journal_path}")
 
     failed = False
@@ -71,7 +83,12 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
             mark = "[green]✓[/]" if f["ok"] else "[red]✗[/]"
             out.out.print(f"{mark} {f['check']}: {f['detail']}")
         if not failed:
-            out.note("everything checks out." if online else "everything checks out offline; `notify check --online` also proves credentials.")
+            out.note(
+                "everything checks out."
+                if online
+                else "everything checks out offline; "
+                "`notify check --online` also proves credentials."
+            )
     return int(ExitCode.INVALID_INPUT if failed else ExitCode.OK)
 
 
@@ -96,14 +113,25 @@ async def _online(channels: list[ChannelConfig]) -> list[tuple[str, str, bool]]:
     async with httpx.AsyncClient() as http:
 
         async def one(channel: ChannelConfig) -> tuple[str, str, bool]:
-            ctx = DeliveryContext(http=http, store=_MemoryStore(), incident={}, update={}, org={}, delivery_key="check")
+            ctx = DeliveryContext(
+                http=http,
+                store=_MemoryStore(),
+                incident={},
+                update={},
+                org={},
+                delivery_key="check",
+            )
             try:
                 detail = await channel.channel.check_online(ctx)
                 return channel.name, redact(detail), True
             except ChannelCheckError as exc:
                 return channel.name, redact(str(exc)), False
             except (httpx.HTTPError, OSError) as exc:
-                return channel.name, redact(f"cannot reach the provider: {type(exc).__name__}: {exc}"), False
+                return (
+                    channel.name,
+                    redact(f"cannot reach the provider: {type(exc).__name__}: {exc}"),
+                    False,
+                )
             finally:
                 await channel.channel.close()
 

@@ -26,7 +26,8 @@ STEPS = [
     ),
     (
         "identified",
-        "A database failover left the payments service with stale connections; we are restarting it.",
+        "A database failover left the payments service with stale connections; "
+        "we are restarting it.",
         {},
         "30m",
     ),
@@ -125,7 +126,9 @@ def run_demo(options: GlobalOptions, *, keep_dir: str | None) -> int:
             return _run(options, out, sb, Path(tmp))
 
 
-def _run(options: GlobalOptions, out: Output, sb: Sandbox, folder: Path, *, keep: bool = False) -> int:
+def _run(
+    options: GlobalOptions, out: Output, sb: Sandbox, folder: Path, *, keep: bool = False
+) -> int:
     from notify.app import App, open_journal_at
     from notify.config import load_config_text
     from notify.execute import execute
@@ -137,11 +140,15 @@ def _run(options: GlobalOptions, out: Output, sb: Sandbox, folder: Path, *, keep
     text = demo_config_text(sb)
     (folder / "channels.yaml").write_text(text, encoding="utf-8")
     journal_path = options.journal_override() or str(folder / "journal.db")
-    config = load_config_text(text, name=str(folder / "channels.yaml"), base_dir=folder, journal=journal_path)
+    config = load_config_text(
+        text, name=str(folder / "channels.yaml"), base_dir=folder, journal=journal_path
+    )
     app = App(options=options, config=config)
     journal = open_journal_at(config.journal_path)
-    out.note(f"[bold]notify demo[/]: a sandbox on {sb.url} (SMTP {sb.smtp_host}:{sb.smtp_port}); "
-             f"{len(config.channels)} channels, three updates.")
+    out.note(
+        f"[bold]notify demo[/]: a sandbox on {sb.url} (SMTP {sb.smtp_host}:{sb.smtp_port}); "
+        f"{len(config.channels)} channels, three updates."
+    )
     incident_id: str | None = None
     documents = []
     failed = False
@@ -161,7 +168,9 @@ def _run(options: GlobalOptions, out: Output, sb: Sandbox, folder: Path, *, keep
         incident_id = prepared.incident.id
         failed = failed or bool(result.undelivered)
         documents.append(result_document(prepared, result.update_number, result.outcomes))
-        out.note(f"update {result.update_number} [cyan]{template}[/]: {summary_line(result.outcomes)}")
+        out.note(
+            f"update {result.update_number} [cyan]{template}[/]: {summary_line(result.outcomes)}"
+        )
         for o in result.outcomes:
             if o.status != "sent":
                 out.note(f"  [red]{o.channel} → {o.recipient}: {o.status}: {o.error}[/]")
@@ -170,13 +179,22 @@ def _run(options: GlobalOptions, out: Output, sb: Sandbox, folder: Path, *, keep
     else:
         show_received(out, sb)
         if keep:
-            out.note(f"the demo's config and journal are in {folder}: try `notify --config {folder / 'channels.yaml'} show {incident_id}`.")
+            out.note(
+                f"the demo's config and journal are in {folder}: try "
+                f"`notify --config {folder / 'channels.yaml'} show {incident_id}`."
+            )
     return int(ExitCode.DELIVERY_FAILED if failed else ExitCode.OK)
 
 
 def _threading(post: dict[str, Any]) -> str:
     """How a stored post points at the one before it, whatever the provider calls it."""
-    for key in ("thread_ts", "in_reply_to_id", "in_reply_to_tweet_id", "reply_to_message_id", "in_reply_to"):
+    for key in (
+        "thread_ts",
+        "in_reply_to_id",
+        "in_reply_to_tweet_id",
+        "reply_to_message_id",
+        "in_reply_to",
+    ):
         value = post.get(key)
         if value:
             return f"{key}={value}"
@@ -198,7 +216,8 @@ def _post_text(provider: str, post: dict[str, Any]) -> str:
         body = post.get("body") or {}
         update = body.get("update") or {}
         incident = body.get("incident") or {}
-        return f"{incident.get('name')} · update {update.get('number')}: {update.get('status')} (signed, verified)"
+        number, status = update.get("number"), update.get("status")
+        return f"{incident.get('name')} · update {number}: {status} (signed, verified)"
     if provider == "teams":
         texts = post.get("texts") or []
         return " · ".join(str(t) for t in texts[:2]) or str(post.get("text", ""))
@@ -214,12 +233,24 @@ def _post_text(provider: str, post: dict[str, Any]) -> str:
 
 def received_summary(sb: Sandbox) -> dict[str, Any]:
     summary: dict[str, Any] = {}
-    for provider in ("slack", "twilio", "teams", "discord", "telegram", "mastodon", "bluesky", "x", "webhook"):
+    for provider in (
+        "slack",
+        "twilio",
+        "teams",
+        "discord",
+        "telegram",
+        "mastodon",
+        "bluesky",
+        "x",
+        "webhook",
+    ):
         try:
             posts = sb.posts(provider)
         except Exception:  # an emulator this build does not have
             continue
-        summary[provider] = [{"text": _post_text(provider, p)[:500], "thread": _threading(p)} for p in posts]
+        summary[provider] = [
+            {"text": _post_text(provider, p)[:500], "thread": _threading(p)} for p in posts
+        ]
     summary["email"] = [
         {
             "to": str(m.get("To")),

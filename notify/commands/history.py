@@ -30,7 +30,9 @@ def run_incidents(options: GlobalOptions, *, show_all: bool) -> int:
     for col in ("incident", "title", "status", "impact", "started", "updates"):
         table.add_column(col)
     for i in rows:
-        table.add_row(i.id, i.title, i.status, i.impact or "", i.started_at, str(len(journal.updates(i.id))))
+        table.add_row(
+            i.id, i.title, i.status, i.impact or "", i.started_at, str(len(journal.updates(i.id)))
+        )
     out.out.print(table)
     return int(ExitCode.OK)
 
@@ -52,7 +54,8 @@ def run_show(options: GlobalOptions, incident_id: str) -> int:
             {
                 "incident": asdict(incident),
                 "updates": [
-                    asdict(u) | {"deliveries": [asdict(d) for d in deliveries if d.update_id == u.id]}
+                    asdict(u)
+                    | {"deliveries": [asdict(d) for d in deliveries if d.update_id == u.id]}
                     for u in updates
                 ],
             }
@@ -60,9 +63,14 @@ def run_show(options: GlobalOptions, incident_id: str) -> int:
         return int(ExitCode.OK)
     from rich.tree import Tree
 
-    tree = Tree(f"[bold]{incident.id}[/] — {incident.title} · {incident.status} (impact {incident.impact or 'n/a'})")
+    tree = Tree(
+        f"[bold]{incident.id}[/] — {incident.title} · {incident.status} "
+        f"(impact {incident.impact or 'n/a'})"
+    )
     for u in updates:
-        branch = tree.add(f"#{u.number} {u.created_at} [cyan]{u.status}[/] ({u.template}) {u.message[:80]}")
+        branch = tree.add(
+            f"#{u.number} {u.created_at} [cyan]{u.status}[/] ({u.template}) {u.message[:80]}"
+        )
         for d in (d for d in deliveries if d.update_id == u.id):
             style = STATUS_STYLE.get(d.status, "")
             extra = f" id={d.provider_message_id}" if d.provider_message_id else ""
@@ -77,20 +85,37 @@ def run_log(options: GlobalOptions, *, incident: str | None, failed: bool, limit
     journal = journal_for_history(options)
     out = Output(options)
     statuses = ("failed", "unknown") if failed else None
-    rows = journal.deliveries(incident_id=incident, statuses=statuses, limit=limit, newest_first=True)
+    rows = journal.deliveries(
+        incident_id=incident, statuses=statuses, limit=limit, newest_first=True
+    )
     if options.json:
         out.json({"deliveries": [asdict(d) for d in rows]})
         return int(ExitCode.OK)
     from rich.table import Table
 
     table = Table(show_edge=False)
-    for col in ("when", "incident", "channel", "recipient", "status", "attempts", "provider id", "error"):
+    for col in (
+        "when",
+        "incident",
+        "channel",
+        "recipient",
+        "status",
+        "attempts",
+        "provider id",
+        "error",
+    ):
         table.add_column(col, overflow="fold")
     for d in rows:
         style = STATUS_STYLE.get(d.status, "")
         table.add_row(
-            d.updated_at, d.incident_id, d.channel, d.recipient, f"[{style}]{d.status}[/]",
-            str(d.attempts), d.provider_message_id or "", d.error or "",
+            d.updated_at,
+            d.incident_id,
+            d.channel,
+            d.recipient,
+            f"[{style}]{d.status}[/]",
+            str(d.attempts),
+            d.provider_message_id or "",
+            d.error or "",
         )
     out.out.print(table)
     return int(ExitCode.OK)

@@ -50,6 +50,6 @@ def run_init(options: GlobalOptions, directory: str, *, force: bool) -> int:
             out.out.print(f"wrote {line}")
         out.note(
             "next: edit channels.yaml (set the ${VARS} it names), then `notify check` and "
-            "`notify preview investigating --title \"...\" --message \"...\"`."
+            '`notify preview investigating --title "..." --message "..."`.'
         )
     return int(ExitCode.OK)

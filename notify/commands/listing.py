@@ -27,7 +27,9 @@ def run_channels(options: GlobalOptions, *, list_types: bool) -> int:
                 "type": c.type,
                 "enabled": c.enabled,
                 "recipients": len(recipients),
-                "target": recipients[0].address if len(recipients) == 1 else f"{len(recipients)} recipients",
+                "target": recipients[0].address
+                if len(recipients) == 1
+                else f"{len(recipients)} recipients",
                 "rate_limit": c.rate_limit.text if c.rate_limit else None,
                 "fallback": c.fallback,
                 "groups": [g for g, members in app.config.groups.items() if c.name in members],
@@ -44,8 +46,13 @@ def run_channels(options: GlobalOptions, *, list_types: bool) -> int:
         table.add_column(col)
     for r in rows:
         table.add_row(
-            r["name"], r["type"], r["target"], r["rate_limit"] or "", r["fallback"] or "",
-            ", ".join(r["groups"]), "yes" if r["enabled"] else "[yellow]no[/]",
+            r["name"],
+            r["type"],
+            r["target"],
+            r["rate_limit"] or "",
+            r["fallback"] or "",
+            ", ".join(r["groups"]),
+            "yes" if r["enabled"] else "[yellow]no[/]",
         )
     out.out.print(table)
     return int(ExitCode.OK)
@@ -58,7 +65,7 @@ def _types(options: GlobalOptions, out: Output) -> int:
         warnings.simplefilter("always")
         types = registry.channel_types()
     problems = registry.problems()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, t in sorted(types.items()):
         spec = t.cls.spec
         rows.append(
@@ -70,7 +77,13 @@ def _types(options: GlobalOptions, out: Output) -> int:
                 "threading": spec.threading,
                 "summary": spec.summary,
                 "fields": [
-                    {"name": f.name, "required": f.required, "secret": f.secret, "kind": f.kind, "help": f.help}
+                    {
+                        "name": f.name,
+                        "required": f.required,
+                        "secret": f.secret,
+                        "kind": f.kind,
+                        "help": f.help,
+                    }
                     for f in spec.fields
                 ],
             }
@@ -85,7 +98,8 @@ def _types(options: GlobalOptions, out: Output) -> int:
             table.add_column(col, overflow="fold")
         for r in rows:
             fields = ", ".join(
-                f["name"] + ("*" if f["required"] else "") + (" 🔒" if f["secret"] else "") for f in r["fields"]
+                f["name"] + ("*" if f["required"] else "") + (" 🔒" if f["secret"] else "")
+                for f in r["fields"]
             )
             table.add_row(r["type"], r["source"], r["summary"], r["threading"], fields)
         out.out.print(table)
@@ -100,7 +114,9 @@ def run_templates(options: GlobalOptions) -> int:
     rows = []
     for name in app.templates.names():
         t = app.templates.get(name)
-        rows.append({"name": name, "status": t.status, "description": t.description, "source": t.source})
+        rows.append(
+            {"name": name, "status": t.status, "description": t.description, "source": t.source}
+        )
     if options.json:
         out.json({"templates": rows})
         return int(ExitCode.OK)

@@ -24,11 +24,15 @@ def run_preview(options: GlobalOptions, request: UpdateRequest) -> int:
     incident = prepared.incident
     state = "new incident" if prepared.is_new_incident else f"update {prepared.update['number']}"
     out.out.print(
-        f"[bold]{incident.id}[/] — {incident.title} · [cyan]{prepared.update['status']}[/] ({state})"
+        f"[bold]{incident.id}[/] — {incident.title} · "
+        f"[cyan]{prepared.update['status']}[/] ({state})"
     )
     for panel in preview_panels(prepared):
         out.out.print(panel)
     recipients = len(prepared.deliveries)
     channels = len({r.channel.name for r in prepared.deliveries})
-    out.note(f"preview only: {recipients} delivery(ies) on {channels} channel(s); nothing sent or recorded.")
+    out.note(
+        f"preview only: {recipients} delivery(ies) on {channels} channel(s); "
+        "nothing sent or recorded."
+    )
     return int(ExitCode.OK)

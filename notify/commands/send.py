@@ -90,7 +90,10 @@ def report_result(result: Result, out: Output) -> int:
         out.json(result_document(result.prepared, result.update_number, result.outcomes))
     elif not out.options.quiet:
         out.out.print(results_table(result.outcomes))
-        out.out.print(f"{result.prepared.incident.id} update {result.update_number}: {summary_line(result.outcomes)}")
+        out.out.print(
+            f"{result.prepared.incident.id} update {result.update_number}: "
+            f"{summary_line(result.outcomes)}"
+        )
     if result.undelivered:
         out.note(
             f"[red]{len(result.undelivered)} delivery(ies) did not go out.[/] "
@@ -100,7 +103,9 @@ def report_result(result: Result, out: Output) -> int:
     return int(ExitCode.OK)
 
 
-def run_retry(options: GlobalOptions, *, incident: str | None, key: str | None, assume_yes: bool) -> int:
+def run_retry(
+    options: GlobalOptions, *, incident: str | None, key: str | None, assume_yes: bool
+) -> int:
     from notify.app import journal_for_history
     from notify.journal.base import RETRYABLE_STATUSES
 
@@ -122,12 +127,16 @@ def run_retry(options: GlobalOptions, *, incident: str | None, key: str | None, 
         return int(ExitCode.OK)
     if not assume_yes and not options.json and is_interactive():
         pending = [r for r in rows if r.update_id in {u.id for u in updates}]
-        if not click.confirm(f"Retry {len(pending)} delivery(ies) from {len(updates)} update(s)?", err=True):
+        if not click.confirm(
+            f"Retry {len(pending)} delivery(ies) from {len(updates)} update(s)?", err=True
+        ):
             out.note("nothing sent.")
             return int(ExitCode.OK)
     results = []
     for update in updates:
-        request = UpdateRequest(template=update.template, incident=update.incident_id, key=update.key)
+        request = UpdateRequest(
+            template=update.template, incident=update.incident_id, key=update.key
+        )
         prepared = prepare(request, app.config, app.templates, journal)
         results.append(deliver(prepared, app, journal, out))
     if len(results) == 1:
@@ -147,7 +156,9 @@ def _report_many(results: list[Result], out: Output) -> int:
     else:
         for r in results:
             out.out.print(results_table(r.outcomes))
-            out.out.print(f"{r.prepared.incident.id} update {r.update_number}: {summary_line(r.outcomes)}")
+            out.out.print(
+                f"{r.prepared.incident.id} update {r.update_number}: {summary_line(r.outcomes)}"
+            )
     return int(ExitCode.DELIVERY_FAILED if failed else ExitCode.OK)
 
 

@@ -23,7 +23,12 @@ def _journal_path(options: GlobalOptions) -> Path:
 
 
 def run_suppress(
-    options: GlobalOptions, action: str, recipients: list[str], *, channel: str | None, reason: str = ""
+    options: GlobalOptions,
+    action: str,
+    recipients: list[str],
+    *,
+    channel: str | None,
+    reason: str = "",
 ) -> int:
     out = Output(options)
     if channel and channel != "*" and not options.journal_override():
@@ -43,7 +48,14 @@ def run_suppress(
         out.note(f"removed {removed} of {len(recipients)} from the list on {channel or '*'}.")
     rows = journal.suppressed(channel if action == "list" else None)
     if options.json:
-        out.json({"suppressed": [{"channel": c, "recipient": r, "reason": why, "since": at} for c, r, why, at in rows]})
+        out.json(
+            {
+                "suppressed": [
+                    {"channel": c, "recipient": r, "reason": why, "since": at}
+                    for c, r, why, at in rows
+                ]
+            }
+        )
     elif action == "list":
         from rich.table import Table
 

@@ -128,7 +128,7 @@ class Journal(ABC):
     # deliveries
     @abstractmethod
     def add_deliveries(self, update_id: int, rows: Iterable[PlannedDelivery]) -> list[Delivery]:
-        """Insert rows (fallbacks); an existing (update, channel, recipient) row is returned as is."""
+        """Insert rows (fallbacks); an existing (update, channel, recipient) row is returned."""
 
     @abstractmethod
     def claim(self, delivery_id: int, owner: str) -> bool:

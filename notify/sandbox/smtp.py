@@ -9,9 +9,9 @@ our own bugs. No STARTTLS: a certificate would cost a dependency; the demo uses 
 from __future__ import annotations
 
 import asyncio
-import logging
 import email
 import email.policy
+import logging
 import warnings
 import weakref
 from dataclasses import dataclass, field
