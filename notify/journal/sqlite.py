@@ -9,6 +9,7 @@ dispatcher may call from a worker thread.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -79,6 +80,7 @@ class SqliteJournal(Journal):
                 where=Location(file=str(self.path.parent)),
                 hint=_HINT,
             ) from exc
+        is_new = not self.path.exists()
         try:
             conn = sqlite3.connect(
                 str(self.path),
@@ -92,6 +94,10 @@ class SqliteJournal(Journal):
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
+            if is_new:
+                # Bluesky session tokens live here: owner-only, like ~/.ssh files. SQLite gives
+                # the -wal and -shm files the database file's mode.
+                os.chmod(self.path, 0o600)
             _use_wal(conn)
             self.applied_migrations = migrate(conn, str(self.path))
         except sqlite3.Error as exc:
