@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -388,6 +389,7 @@ _add_sandbox_command()
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; every known error becomes one line and an exit code."""
+    warnings.showwarning = _show_warning
     code = run(argv)
     sys.exit(code)
 
@@ -403,6 +405,12 @@ def run(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("notify: aborted, nothing sent.", err=True)
         return int(ExitCode.INTERRUPTED)
+    except click.UsageError as exc:
+        # One line like every other error (click's own show() prints usage over four lines).
+        command = exc.ctx.command_path if exc.ctx is not None else "notify"
+        message = _one_line(exc.format_message())
+        click.echo(f"notify: error: {message} See `{command} --help`.", err=True)
+        return int(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         return int(exc.exit_code)
@@ -421,14 +429,40 @@ def run(argv: list[str] | None = None) -> int:
         if verbose:
             _print_traceback()
         if isinstance(exc, NotifyError):
-            click.echo(f"notify: error: {redact(str(exc))}", err=True)
+            click.echo(f"notify: error: {_one_line(redact(str(exc)))}", err=True)
             return int(exc.exit_code)
-        message = redact(f"{type(exc).__name__}: {exc}")
+        message = _one_line(redact(f"{type(exc).__name__}: {exc}"))
         click.echo(
             f"notify: internal error: {message} (this is a bug; run with -v for the traceback)",
             err=True,
         )
         return int(ExitCode.INTERNAL_ERROR)
+
+
+def _one_line(text: str) -> str:
+    """Errors are one line on stderr: a message from a library may carry newlines."""
+    return " ".join(text.split())
+
+
+_default_showwarning = warnings.showwarning
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """A warning meant for users (a channel plugin that failed to load) as one line, like errors;
+    others (a library's deprecation) as Python shows them."""
+    from notify.channels.registry import PluginWarning
+
+    if issubclass(category, PluginWarning):
+        click.echo(f"notify: warning: {message}", err=True)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
 
 
 def _print_traceback() -> None:

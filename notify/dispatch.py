@@ -10,6 +10,11 @@ that happens here, once for every channel type:
 - 429, 5xx, timeouts and dropped connections are retried with jittered backoff, honouring the
   provider's wait, which also pauses the rest of the channel;
 - the outcome is journaled (errors redacted), and a final failure goes to the channel's fallback.
+
+A channel whose adapter takes batches (`batch_size()` above 1, like SendGrid) keeps every rule
+per delivery: its workers take up to that many jobs at once, claim each right before the one
+request that carries them all (paced as one request), journal each row from its own receipt, and
+re-send only the items whose receipt says a retry may help.
 """
 
 from __future__ import annotations
@@ -26,7 +31,14 @@ from traceback import format_exception
 from typing import Any, Protocol
 
 from notify.backoff import retry_delay
-from notify.channels.base import DeliveryContext, Message, Receipt, Recipient, ThreadRef
+from notify.channels.base import (
+    BatchItem,
+    DeliveryContext,
+    Message,
+    Receipt,
+    Recipient,
+    ThreadRef,
+)
 from notify.config.model import ChannelConfig
 from notify.journal.base import FAILED, FINAL_STATUSES, SENT, Delivery
 from notify.ratelimit import RateLimiter
@@ -110,6 +122,17 @@ class _Lane:
         self.queue: deque[_Entry] = deque()
         self.workers = 0
         self.limiter = RateLimiter(config.rate_limit, clock=clock, sleep=sleep)
+        self.batch = max(1, int(config.channel.batch_size()))  # jobs one request carries
+
+
+@dataclass
+class _Verdict:
+    """What one receipt means for its delivery: settled (outcome), or to be tried again."""
+
+    outcome: Outcome | None  # None: retry, after `wait` at least
+    delivered: bool = False
+    error: str = ""
+    wait: float | None = None
 
 
 class Dispatcher:
@@ -177,7 +200,11 @@ class Dispatcher:
     async def _work(self, lane: _Lane) -> None:
         try:
             while lane.queue:
-                await self._process(lane, lane.queue.popleft())
+                if lane.batch > 1:
+                    take = min(lane.batch, len(lane.queue))
+                    await self._process_batch(lane, [lane.queue.popleft() for _ in range(take)])
+                else:
+                    await self._process(lane, lane.queue.popleft())
         finally:
             lane.workers -= 1
 
@@ -201,13 +228,16 @@ class Dispatcher:
             raise
 
     async def _process(self, lane: _Lane, entry: _Entry) -> None:
-        entry.outcome, entry.delivered = await self._deliver(lane, entry.job)
+        self._settle(entry, *await self._deliver(lane, entry.job))
+
+    def _settle(self, entry: _Entry, outcome: Outcome, delivered: bool) -> None:
+        entry.outcome, entry.delivered = outcome, delivered
         if self._on_done is not None:
-            self._on_done(entry.outcome)
-        if entry.delivered:
+            self._on_done(outcome)
+        if delivered:
             self._rescue(entry)
-        elif entry.outcome.status == FAILED:
-            self._fall_back(entry, entry.outcome.error or "failed")
+        elif outcome.status == FAILED:
+            self._fall_back(entry, outcome.error or "failed")
 
     # -- one delivery ------------------------------------------------------------------------
 
@@ -254,49 +284,50 @@ class Dispatcher:
         attempt = 1
         while True:
             receipt = await self._send(job, attempt)
-            if receipt.ok:
-                self._journal.finish(
-                    job.delivery_id,
-                    status=SENT,
-                    attempts=attempt,
-                    provider_message_id=receipt.provider_message_id,
-                    thread_data=dict(receipt.thread_data),
-                )
-                return _outcome(job, "sent", attempt, receipt.provider_message_id), True
-            error = redact(receipt.error or _silent_failure(job, receipt))
-            wait = receipt.retry_after if receipt.retryable else None
-            too_long = wait is not None and wait > self._max_retry_after
-            if wait is not None and not too_long:
-                # The provider refuses the whole channel until then, not just this request:
-                # hold the channel's other jobs too, even if this one has no retries left.
-                lane.limiter.pause_until(self._clock() + wait)
-            if receipt.retryable and attempt <= retries:
-                if not too_long:
-                    await self._back_off(lane, job, attempt, retries, error, wait)
-                    attempt += 1
-                    continue
-                error = (
-                    f"{error}; the provider asks to wait {wait:.0f} s, longer than notify "
-                    f"waits ({self._max_retry_after:g} s): run `notify retry` later"
-                )
-            if receipt.retryable and attempt > 1:
-                error = f"{error} (gave up after {attempt} attempts)"
-            self._journal.finish(job.delivery_id, status=FAILED, attempts=attempt, error=error)
-            return _outcome(job, "failed", attempt, error=error), False
+            verdict = self._judge(lane, job, receipt, attempt, retries)
+            if verdict.outcome is not None:
+                return verdict.outcome, verdict.delivered
+            what = f"{job.channel.name} to {job.recipient.address}"
+            await self._back_off(lane, what, attempt, retries, verdict.error, verdict.wait)
+            attempt += 1
+
+    def _judge(
+        self, lane: _Lane, job: Job, receipt: Receipt, attempt: int, retries: int
+    ) -> _Verdict:
+        """Journal a final answer and say so, or say how long to wait before trying again."""
+        if receipt.ok:
+            self._journal.finish(
+                job.delivery_id,
+                status=SENT,
+                attempts=attempt,
+                provider_message_id=receipt.provider_message_id,
+                thread_data=dict(receipt.thread_data),
+            )
+            return _Verdict(_outcome(job, "sent", attempt, receipt.provider_message_id), True)
+        error = redact(receipt.error or _silent_failure(job, receipt))
+        wait = receipt.retry_after if receipt.retryable else None
+        too_long = wait is not None and wait > self._max_retry_after
+        if wait is not None and not too_long:
+            # The provider refuses the whole channel until then, not just this request:
+            # hold the channel's other jobs too, even if this one has no retries left.
+            lane.limiter.pause_until(self._clock() + wait)
+        if receipt.retryable and attempt <= retries:
+            if not too_long:
+                return _Verdict(None, error=error, wait=wait)
+            error = (
+                f"{error}; the provider asks to wait {wait:.0f} s, longer than notify "
+                f"waits ({self._max_retry_after:g} s): run `notify retry` later"
+            )
+        if receipt.retryable and attempt > 1:
+            error = f"{error} (gave up after {attempt} attempts)"
+        self._journal.finish(job.delivery_id, status=FAILED, attempts=attempt, error=error)
+        return _Verdict(_outcome(job, "failed", attempt, error=error))
 
     async def _back_off(
-        self, lane: _Lane, job: Job, attempt: int, retries: int, error: str, wait: float | None
+        self, lane: _Lane, what: str, attempt: int, retries: int, error: str, wait: float | None
     ) -> None:
         delay = retry_delay(attempt, retry_after=wait, rng=self._rng)
-        log.info(
-            "%s to %s: %s; retry %d of %d in %.1f s",
-            job.channel.name,
-            job.recipient.address,
-            error,
-            attempt,
-            retries,
-            delay,
-        )
+        log.info("%s: %s; retry %d of %d in %.1f s", what, error, attempt, retries, delay)
         await self._sleep(delay)
         await lane.limiter.acquire()
 
@@ -316,6 +347,94 @@ class Dispatcher:
                 f"{type(receipt).__name__}, not a Receipt",
             )
         return receipt
+
+    # -- a batch of deliveries in one request --------------------------------------------------
+
+    async def _process_batch(self, lane: _Lane, entries: list[_Entry]) -> None:
+        """Up to `lane.batch` jobs as one request: skip what went out, claim the rest, send."""
+        todo: list[_Entry] = []
+        for entry in entries:
+            row = self._journal.get_delivery(entry.job.delivery_id)
+            if row is not None and row.status in FINAL_STATUSES:
+                self._settle(entry, *self._already_done(entry.job, row))
+            else:
+                todo.append(entry)
+        if not todo:
+            return  # a --key re-run: no rate-limit slot spent
+        await lane.limiter.acquire()  # one request, one slot, however many recipients
+        claimed: list[_Entry] = []
+        contested: list[_Entry] = []
+        for entry in todo:
+            mine = self._journal.claim(entry.job.delivery_id, self._owner)
+            (claimed if mine else contested).append(entry)
+        if claimed:
+            await self._batch_attempts(lane, claimed)
+        # Rows another live run holds are waited for only now, so ours don't sit claimed
+        # (`unknown`) meanwhile; those it gives up go out together in one more request.
+        late: list[_Entry] = []
+        for entry in contested:
+            settled = await self._await_other_run(entry.job)
+            if settled is None:
+                late.append(entry)
+            else:
+                self._settle(entry, *settled)
+        if late:
+            await lane.limiter.acquire()
+            await self._batch_attempts(lane, late)
+
+    async def _batch_attempts(self, lane: _Lane, entries: list[_Entry]) -> None:
+        """Send claimed jobs together; settle each from its own receipt, re-send the retryable."""
+        if self._on_start is not None:
+            for entry in entries:
+                self._on_start(entry.job)
+        config = entries[0].job.channel
+        retries = max(0, int(config.retries))
+        attempt = 1
+        while True:
+            receipts = await self._send_batch([entry.job for entry in entries], attempt)
+            again: list[_Entry] = []
+            errors: list[str] = []
+            waits: list[float] = []
+            for entry, receipt in zip(entries, receipts, strict=True):
+                verdict = self._judge(lane, entry.job, receipt, attempt, retries)
+                if verdict.outcome is not None:
+                    self._settle(entry, verdict.outcome, verdict.delivered)
+                    continue
+                again.append(entry)
+                errors.append(verdict.error)
+                if verdict.wait is not None:
+                    waits.append(verdict.wait)
+            if not again:
+                return
+            what = f"{config.name}: {len(again)} of {len(entries)} deliveries in one request"
+            wait = max(waits) if waits else None
+            await self._back_off(lane, what, attempt, retries, errors[0], wait)
+            entries = again
+            attempt += 1
+
+    async def _send_batch(self, jobs: list[Job], attempt: int) -> list[Receipt]:
+        """One request for `jobs`; one receipt per job, whatever the adapter did."""
+        config = jobs[0].channel
+        ctx = dataclasses.replace(jobs[0].ctx, attempt=attempt)
+        items = [BatchItem(j.message, j.recipient, j.thread, j.ctx.delivery_key) for j in jobs]
+        try:
+            async with asyncio.timeout(config.timeout + _SAFETY_MARGIN):
+                receipts = await config.channel.send_batch(items, ctx)
+        except Exception as exc:  # CancelledError is not an Exception: Ctrl-C passes through
+            return [_receipt_for_exception(exc, config)] * len(jobs)
+        if (
+            not isinstance(receipts, list)
+            or len(receipts) != len(jobs)
+            or not all(isinstance(r, Receipt) for r in receipts)
+        ):
+            count = len(receipts) if isinstance(receipts, list) else type(receipts).__name__
+            bug = Receipt(
+                ok=False,
+                error=f"internal error in {config.type} adapter: send_batch returned "
+                f"{count} receipts for {len(jobs)} deliveries",
+            )
+            return [bug] * len(jobs)
+        return receipts
 
     # -- fallbacks ---------------------------------------------------------------------------
 

@@ -157,16 +157,22 @@ def load_vars_file(path_text: str) -> dict[str, Any]:
             where=Location(file=path_text),
             hint="Check the path.",
         ) from None
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
         raise InputError(
             "the --vars file is not UTF-8 text",
-            where=Location(file=path_text),
+            where=Location(file=path_text, line=line),
             hint="Save it as UTF-8.",
         ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        # At the end of the file, the line that opened the unclosed bracket or quote is the news.
+        problem_text = str(getattr(exc, "problem", "") or "")
+        at_end = "stream end" in problem_text or "end of stream" in problem_text
+        mark = (getattr(exc, "context_mark", None) if at_end else None) or getattr(
+            exc, "problem_mark", None
+        )
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise InputError(

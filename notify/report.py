@@ -177,9 +177,10 @@ def plan_document(prepared: Prepared, *, with_content: bool) -> dict[str, Any]:
 
 
 def plan_table(prepared: Prepared) -> Any:
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=_headline(prepared), title_justify="left", show_edge=False)
+    table = Table(title=escape(_headline(prepared)), title_justify="left", show_edge=False)
     for col in ("channel", "type", "recipients", "length", "skipped"):
         table.add_column(col, justify="right" if col in ("recipients", "skipped") else "left")
     by_channel: dict[str, list[Rendered]] = {}
@@ -194,7 +195,11 @@ def plan_table(prepared: Prepared) -> Any:
         )
         skipped = sum(1 for r in rows if r.skip_reason)
         table.add_row(
-            name, rows[0].channel.type, str(len(rows)), length, str(skipped) if skipped else ""
+            escape(name),
+            rows[0].channel.type,
+            str(len(rows)),
+            length,
+            str(skipped) if skipped else "",
         )
     return table
 
@@ -206,6 +211,7 @@ def _headline(prepared: Prepared) -> str:
 
 
 def results_table(outcomes: list[Outcome], *, limit: int = 200) -> Any:
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(show_edge=False)
@@ -222,12 +228,12 @@ def results_table(outcomes: list[Outcome], *, limit: int = 200) -> Any:
         if o.rescued_by is not None:
             status += " (rescued)"
         table.add_row(
-            o.channel,
-            o.recipient,
+            escape(o.channel),
+            escape(o.recipient),
             status,
             str(o.attempts),
-            o.provider_message_id or "",
-            o.error or "",
+            escape(o.provider_message_id or ""),
+            escape(o.error or ""),
         )
     return table
 
@@ -240,6 +246,7 @@ def summary_line(outcomes: list[Outcome]) -> str:
 
 def preview_panels(prepared: Prepared) -> list[Any]:
     """One panel per channel (the first recipient's message; variants noted)."""
+    from rich.markup import escape
     from rich.panel import Panel
     from rich.text import Text
 
@@ -250,10 +257,13 @@ def preview_panels(prepared: Prepared) -> list[Any]:
     for name, rows in by_channel.items():
         first = rows[0]
         body = Text()
-        if first.message.subject and first.channel.channel.spec.format in ("email", "webhook"):
+        fmt = first.channel.channel.spec.format
+        # Show the subject only where the recipient sees it: email and webhook bodies carry it,
+        # a Teams card shows it as its title; Slack, Telegram and Discord messages do not.
+        if first.message.subject and fmt in ("email", "webhook"):
             body.append("Subject: ", style="bold")
             body.append(first.message.subject + "\n\n")
-        elif first.message.subject and first.channel.channel.spec.part == "body":
+        elif first.message.subject and fmt == "teams":
             body.append(first.message.subject + "\n\n", style="bold")
         body.append(first.message.text)
         who = (
@@ -261,7 +271,7 @@ def preview_panels(prepared: Prepared) -> list[Any]:
             if len(rows) == 1
             else f"{first.recipient.address} (+{len(rows) - 1} more)"
         )
-        title = f"{name} · {first.channel.type} → {who}"
+        title = escape(f"{name} · {first.channel.type} → {who}")
         notes = [first.length.describe()] if first.length else []
         if first.truncated:
             notes.append("truncated")

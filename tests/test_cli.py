@@ -157,3 +157,17 @@ def test_json_output_is_only_json_on_stdout(workspace) -> None:  # type: ignore[
     assert result.code == 0, result.stderr
     document = result.json()
     assert set(document) >= {"incident", "update", "dry_run", "deliveries", "totals"}
+
+
+def test_brackets_in_user_text_are_printed_as_written(workspace) -> None:  # type: ignore[no-untyped-def]
+    title = "Errors in [EU] region [/] [bold]"
+    preview = workspace.run("preview", "investigating", "--title", title, "--message", "m")
+    assert preview.code == 0, preview.stderr
+    assert title in preview.stdout
+    sent = workspace.run(
+        "send", "investigating", "--title", title, "--message", "m", "--to", "ops-slack", "--yes"
+    )
+    assert sent.code == 0, sent.stderr
+    incident = workspace.run("incidents", "--json").json()["incidents"][0]["id"]
+    shown = workspace.run("show", incident)
+    assert title in shown.stdout

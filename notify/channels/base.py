@@ -7,6 +7,14 @@ implements `send` (rendered message + thread reference -> request -> `Receipt`) 
 `check_online`. The dispatcher owns retries, rate limits, journaling and fallbacks for all of them;
 the config loader validates and redacts settings from the same `spec.fields` declaration.
 
+Batching (optional): a provider that takes many recipients in one request (SendGrid: up to 1,000
+personalizations) overrides `batch_size()` to return how many deliveries one request may carry,
+and implements `send_batch(items, ctx)`, which sends them in one request and returns one `Receipt`
+per item, in order. The dispatcher then takes up to `batch_size()` deliveries of the channel at
+once, paces them as one request, journals each row from its own receipt and re-sends only the
+items whose receipt is retryable. Adapters that leave `batch_size()` at 1 are never asked for
+`send_batch`.
+
 Built-in and third-party types register the same way: an entry point in the group
 `notify.channels` naming the `Channel` subclass.
 """
@@ -171,6 +179,16 @@ class Receipt:
     status_code: int | None = None
 
 
+@dataclass(frozen=True)
+class BatchItem:
+    """One delivery of a batch: what `send` takes for it, plus its own delivery key."""
+
+    message: Message
+    recipient: Recipient
+    thread: ThreadRef
+    delivery_key: str  # DeliveryContext.delivery_key of this delivery (ctx carries the first's)
+
+
 class SessionStore(Protocol):
     """Small persistent key-value store (journal-backed) for provider sessions (Bluesky)."""
 
@@ -252,6 +270,18 @@ class Channel(ABC):
         Network errors (timeouts, refused or dropped connections) may propagate as httpx or OSError
         exceptions: the dispatcher treats them as retryable.
         """
+
+    def batch_size(self) -> int:
+        """How many deliveries one request may carry; above 1 the dispatcher calls send_batch."""
+        return 1
+
+    async def send_batch(self, items: list[BatchItem], ctx: DeliveryContext) -> list[Receipt]:
+        """Deliver `items` (at most `batch_size()`) in one request: one Receipt per item, in order.
+
+        As `send`: a provider's answer becomes failed Receipts, never an exception; network errors
+        may propagate and count as retryable for every item. `ctx.attempt` is the batch's attempt.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not send batches")
 
     async def check_online(self, ctx: DeliveryContext) -> str:
         """Prove the credentials work without sending anything; return what was proven.

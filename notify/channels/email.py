@@ -1,24 +1,29 @@
-"""Email over SMTP: one message per recipient, threaded per incident by Message-ID.
+"""Email over SMTP or SendGrid: one message per recipient, threaded per incident by Message-ID.
 
-Each recipient gets their own transaction (their own To, unsubscribe link and thread), so an
+Each recipient gets their own message (their own To, unsubscribe link and thread), so an
 incident reads as one conversation in every mailbox: later updates carry In-Reply-To (the
 previous message) and References (every earlier message of the incident, oldest first).
-Connections are pooled per channel (smtp_pool.py). SMTP answers map onto receipts by class:
-4xx "try later" is retryable, 5xx is final and quoted.
+
+SMTP (the default provider): one transaction per recipient, connections pooled per channel
+(smtp_pool.py); 4xx "try later" is retryable, 5xx is final and quoted.
+SendGrid (`provider: sendgrid`): up to 1,000 recipients per API request (sendgrid.py), the
+same headers per recipient; the dispatcher sends the channel's deliveries in batches.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from notify.channels._http import failed, label, one_line, register_secrets
+from notify.channels._http import label, one_line, register_secrets
 from notify.channels.base import (
+    BatchItem,
     Channel,
     ChannelCheckError,
     ChannelSpec,
@@ -38,6 +43,9 @@ from notify.channels.smtp_pool import (
     smtp_failure,
 )
 
+if TYPE_CHECKING:
+    from notify.channels.sendgrid import SendgridMailer
+
 # Fold only past RFC 5322's hard limit: List-Unsubscribe must stay on one line (a folded header
 # broke DKIM in nodemailer#1654), and no header we write comes near 998 characters.
 # 7bit: non-ASCII bodies go quoted-printable/base64, safe through servers without 8BITMIME.
@@ -45,9 +53,12 @@ _POLICY = SMTP_POLICY.clone(max_line_length=998, cte_type="7bit")
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
-def _one_line(text: str) -> str:
+def one_line_header(text: str) -> str:
     """Header-safe: CR, LF and other control characters become spaces (no header injection)."""
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+_one_line = one_line_header
 
 
 class EmailChannel(Channel):
@@ -67,7 +78,13 @@ class EmailChannel(Channel):
             ),
             Field("username", help="SMTP login, e.g. ${SMTP_USER}; set together with password"),
             Field("password", secret=True, help="SMTP password, e.g. ${SMTP_PASSWORD}"),
-            Field("api_key", secret=True, help="SendGrid API key (provider: sendgrid)"),
+            Field("api_key", secret=True, help="SendGrid API key, e.g. ${SENDGRID_API_KEY}"),
+            Field(
+                "base_url",
+                "url",
+                help="SendGrid API root (provider: sendgrid): default https://api.sendgrid.com, "
+                "EU accounts https://api.eu.sendgrid.com",
+            ),
             Field("from", required=True, help='the sender, like "Acme Status <status@acme.io>"'),
             Field(
                 "to",
@@ -87,7 +104,7 @@ class EmailChannel(Channel):
         per_recipient=True,
         http=False,
         threading="In-Reply-To and References chain every update of an incident per recipient",
-        summary="email over SMTP, one message per recipient",
+        summary="email over SMTP or SendGrid, one message per recipient",
     )
 
     def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
@@ -115,14 +132,22 @@ class EmailChannel(Channel):
             timeout=self.timeout,
         )
 
+    @property
+    def _sendgrid(self) -> bool:
+        return self.settings.get("provider") == "sendgrid"
+
     def validate(self) -> list[tuple[str, str]]:
-        if self.settings.get("provider") == "sendgrid":
-            return [("provider", "sendgrid is not supported in this version: use provider: smtp")]
         problems: list[tuple[str, str]] = []
-        if not self.settings.get("host"):
-            problems.append(("host", "set the SMTP server, like smtp.example.com"))
-        if bool(self.settings.get("username")) != bool(self.settings.get("password")):
-            problems.append(("username", "set username and password together, or neither"))
+        if self._sendgrid:
+            if not self.settings.get("api_key"):
+                problems.append(
+                    ("api_key", "provider sendgrid needs api_key, e.g. ${SENDGRID_API_KEY}")
+                )
+        else:
+            if not self.settings.get("host"):
+                problems.append(("host", "set the SMTP server, like smtp.example.com"))
+            if bool(self.settings.get("username")) != bool(self.settings.get("password")):
+                problems.append(("username", "set username and password together, or neither"))
         for key in ("from", "reply_to"):
             value = self.settings.get(key)
             if value and self._address_problem(parseaddr(str(value))[1]):
@@ -160,7 +185,9 @@ class EmailChannel(Channel):
         from email_validator import EmailNotValidError, validate_email
 
         try:
-            validate_email(address, check_deliverability=False)
+            # test_environment: accept the reserved .test domain, which rehearsals against
+            # `notify sandbox` use; syntax is still checked, and nothing is looked up.
+            validate_email(address, check_deliverability=False, test_environment=True)
         except EmailNotValidError as exc:
             return str(exc)
         return None
@@ -197,28 +224,48 @@ class EmailChannel(Channel):
         msg["To"] = (
             formataddr((_one_line(str(name)), recipient.address)) if name else recipient.address
         )
-        msg["Subject"] = _one_line(message.subject or "") or "Incident update"
+        msg["Subject"] = self.subject_of(message)
         msg["Date"] = formatdate(usegmt=True)
-        domain = self.settings.get("message_id_domain") or self._sender.rpartition("@")[2]
-        msg["Message-ID"] = make_msgid(domain=str(domain or "notify.invalid"))
+        msg["Message-ID"] = self.new_message_id()
         if self.settings.get("reply_to"):
             msg["Reply-To"] = _one_line(str(self.settings["reply_to"]))
-        earlier = [str(h["message_id"]) for h in thread.history if h.get("message_id")]
-        previous = thread.previous.get("message_id") if thread.previous else None
-        if previous and str(previous) not in earlier:
-            earlier.append(str(previous))
-        if earlier:
-            msg["In-Reply-To"] = str(previous or earlier[-1])
-            msg["References"] = " ".join(earlier)
-        url = self._unsubscribe(recipient)
-        if url:
-            msg["List-Unsubscribe"] = f"<{url}>"
-            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        for name, value in self.thread_headers(thread).items():
+            msg[name] = value
+        for name, value in self.unsubscribe_headers(recipient).items():
+            msg[name] = value
         msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies to this
         msg.set_content(message.text)
         if message.html:
             msg.add_alternative(message.html, subtype="html")  # last part = preferred
         return msg
+
+    # Shared with the SendGrid path (sendgrid.py): the same headers whichever provider sends.
+
+    def subject_of(self, message: Message) -> str:
+        return _one_line(message.subject or "") or "Incident update"
+
+    def new_message_id(self) -> str:
+        domain = self.settings.get("message_id_domain") or self._sender.rpartition("@")[2]
+        return make_msgid(domain=str(domain or "notify.invalid"))
+
+    @staticmethod
+    def thread_headers(thread: ThreadRef) -> dict[str, str]:
+        """In-Reply-To the previous message, References every earlier one (RFC 5322 §3.6.4)."""
+        earlier = [str(h["message_id"]) for h in thread.history if h.get("message_id")]
+        previous = thread.previous.get("message_id") if thread.previous else None
+        if previous and str(previous) not in earlier:
+            earlier.append(str(previous))
+        if not earlier:
+            return {}
+        return {"In-Reply-To": str(previous or earlier[-1]), "References": " ".join(earlier)}
+
+    def unsubscribe_headers(self, recipient: Recipient) -> dict[str, str]:
+        """RFC 2369 + RFC 8058 one-click unsubscribe, on one line (folding breaks DKIM)."""
+        url = self._unsubscribe(recipient)
+        if not url:
+            return {}
+        one_click = "List-Unsubscribe=One-Click"
+        return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": one_click}
 
     def _unsubscribe(self, recipient: Recipient) -> str | None:
         template = str(self.settings.get("unsubscribe_url") or "")
@@ -236,11 +283,31 @@ class EmailChannel(Channel):
             self._pool = SmtpPool(self._smtp(), size)
         return self._pool
 
+    def _mailer(self) -> SendgridMailer:
+        from notify.channels.sendgrid import SendgridMailer
+
+        return SendgridMailer(self)
+
+    def batch_size(self) -> int:
+        from notify.channels.sendgrid import MAX_RECIPIENTS
+
+        return MAX_RECIPIENTS if self._sendgrid else 1
+
+    async def send_batch(self, items: list[BatchItem], ctx: DeliveryContext) -> list[Receipt]:
+        if self._sendgrid:
+            return await self._mailer().send(items, ctx)
+        receipts = []
+        for item in items:  # SMTP has no batches: one transaction each
+            one = dataclasses.replace(ctx, delivery_key=item.delivery_key)
+            receipts.append(await self.send(item.message, item.recipient, item.thread, one))
+        return receipts
+
     async def send(
         self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
     ) -> Receipt:
-        if self.settings.get("provider") == "sendgrid":
-            return failed(f"{label(self)}: provider sendgrid is not supported in this version")
+        if self._sendgrid:
+            item = BatchItem(message, recipient, thread, ctx.delivery_key)
+            return (await self._mailer().send([item], ctx))[0]
         msg = self.compose(message, recipient, thread)
         # Non-ASCII addresses need SMTPUTF8 and raw UTF-8 headers; everything else stays 7-bit.
         ascii_only = (self._sender + recipient.address).isascii()
@@ -250,17 +317,17 @@ class EmailChannel(Channel):
         try:
             await self._pool_here().sendmail(self._sender, recipient.address, data)
         except Exception as exc:
-            receipt = smtp_failure(exc, label(self), self._server)
-            if receipt is None:
+            refused = smtp_failure(exc, label(self), self._server)
+            if refused is None:
                 raise  # network trouble: the dispatcher retries it
-            return receipt
+            return refused
         return Receipt(
             ok=True, provider_message_id=message_id, thread_data={"message_id": message_id}
         )
 
     async def check_online(self, ctx: DeliveryContext) -> str:
-        if self.settings.get("provider") == "sendgrid":
-            raise ChannelCheckError("provider sendgrid is not supported in this version")
+        if self._sendgrid:
+            return await self._mailer().check(ctx)
         settings = self._smtp()
         try:
             client = await connect(settings)

@@ -3,6 +3,10 @@
 The built-in types register there too (pyproject.toml). When notify runs from a source tree that
 was never installed, the built-ins are still found through BUILTIN_TYPES. Nothing is imported until
 a config is loaded or `channels --types` asks, so `notify --help` stays fast.
+
+A plugin that cannot be used (it fails to import, is not a Channel subclass, or claims a name that
+is taken) is skipped with one PluginWarning naming it and its package, and recorded in
+`problems()`: one broken plugin must not stop an incident update going out on every other channel.
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from __future__ import annotations
 import importlib
 import warnings
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
-from notify.channels.base import Channel
+from notify.channels.base import Channel, ChannelSpec
 
 GROUP = "notify.channels"
+BUILTIN = "built-in"
+OWN_DISTRIBUTION = "notify"  # whose entry points are the built-ins
 
 BUILTIN_TYPES: dict[str, str] = {
     "email": "notify.channels.email:EmailChannel",
@@ -38,58 +44,112 @@ class PluginWarning(UserWarning):
 class ChannelType:
     name: str
     cls: type[Channel]
-    source: str  # "built-in", or the distribution that registered it ("notify-pagerduty 0.1")
+    source: str  # "built-in", or the distribution that registered it ("notify-pagerduty 0.1.0")
 
 
-def _load(target: str) -> type[Channel]:
-    module_name, _, attr = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), attr)
-    if not (isinstance(cls, type) and issubclass(cls, Channel)):
-        raise TypeError(f"{target} is not a notify Channel subclass")
-    return cls
+@dataclass(frozen=True)
+class LoadProblem:
+    """A channel type that could not be used, and why."""
+
+    type: str  # the name it was registered under
+    source: str  # "notify-broken 0.3.0", or "built-in"
+    error: str  # what went wrong, one line ("ImportError: No module named 'pdpyras'")
+
+    @property
+    def message(self) -> str:
+        what = "built-in channel type" if self.source == BUILTIN else "channel plugin"
+        origin = "" if self.source == BUILTIN else f" from {self.source}"
+        return f"{what} {self.type!r}{origin} failed to load: {self.error} (the other types work)"
+
+    def to_json(self) -> dict[str, str]:
+        return {"type": self.type, "source": self.source, "error": self.error}
+
+
+class _Unusable(Exception):
+    """Raised inside the loader for a plugin that imported but cannot serve as its type."""
 
 
 _cache: dict[str, ChannelType] | None = None
-_problems: list[str] = []
+_problems: list[LoadProblem] = []
 
 
 def channel_types() -> dict[str, ChannelType]:
-    """Every installed channel type by name. A plugin that fails to import is skipped with a
-    PluginWarning naming it (and recorded in `problems()`), so one broken plugin breaks nothing."""
+    """Every usable channel type by name. Each unusable plugin is skipped with one PluginWarning
+    naming it and its package (and recorded in `problems()`), so one broken plugin breaks nothing.
+    """
     global _cache
     if _cache is not None:
         return _cache
     found: dict[str, ChannelType] = {}
     for name, target in BUILTIN_TYPES.items():
         try:
-            found[name] = ChannelType(name, _load(target), "built-in")
+            found[name] = ChannelType(name, _checked(name, _import(target)), BUILTIN)
         except Exception as exc:  # a broken built-in is a bug, but report it like a plugin
-            _report(f"built-in channel type {name!r} failed to load: {exc}")
+            _report(LoadProblem(name, BUILTIN, _describe(exc)))
     for ep in entry_points(group=GROUP):
-        dist = ep.dist
-        dist_name = dist.metadata["Name"] if dist is not None else "unknown package"
-        if dist_name == "notify" and ep.name in found:
-            continue  # a built-in, already loaded from BUILTIN_TYPES
-        try:
-            cls = ep.load()
-            if not (isinstance(cls, type) and issubclass(cls, Channel)):
-                raise TypeError(f"{ep.value} is not a notify Channel subclass")
-        except Exception as exc:
-            _report(f"channel plugin {ep.name!r} from {dist_name} failed to load: {exc}")
+        dist_name, source = _source(ep)
+        if dist_name == OWN_DISTRIBUTION and ep.name in BUILTIN_TYPES:
+            continue  # a built-in, already loaded (or reported) from BUILTIN_TYPES
+        if ep.name in found:
+            taken = found[ep.name].source
+            error = f"the name is taken by {taken}: register the type under another name"
+            _report(LoadProblem(ep.name, source, error))
             continue
-        version = dist.version if dist is not None else ""
-        found[ep.name] = ChannelType(ep.name, cls, f"{dist_name} {version}".strip())
+        try:
+            cls = _checked(ep.name, ep.load())
+        except Exception as exc:  # anything a plugin's import can raise
+            _report(LoadProblem(ep.name, source, _describe(exc)))
+            continue
+        found[ep.name] = ChannelType(
+            ep.name, cls, BUILTIN if dist_name == OWN_DISTRIBUTION else source
+        )
     _cache = found
     return found
 
 
-def _report(problem: str) -> None:
+def _import(target: str) -> object:
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def _checked(name: str, obj: object) -> type[Channel]:
+    """`obj` when it is a Channel subclass declaring the type `name`, else _Unusable."""
+    if not (isinstance(obj, type) and issubclass(obj, Channel)):
+        raise _Unusable(f"{obj!r} is not a subclass of notify.channels.base.Channel")
+    spec = getattr(obj, "spec", None)
+    if not isinstance(spec, ChannelSpec):
+        raise _Unusable(f"{obj.__name__} has no `spec = ChannelSpec(...)`")
+    if spec.type != name:
+        # The config, the journal and error messages name the type by spec.type: they must agree.
+        raise _Unusable(
+            f"{obj.__name__}.spec.type is {spec.type!r}, but its entry point is {name!r}"
+        )
+    return obj
+
+
+def _source(ep: EntryPoint) -> tuple[str, str]:
+    """(distribution name, "name version") of the package that registered `ep`."""
+    dist = ep.dist
+    if dist is None:
+        return "", "an unknown package"
+    name = dist.metadata["Name"] or dist.name
+    return name, f"{name} {dist.version}".strip()
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, _Unusable):
+        return str(exc)
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _report(problem: LoadProblem) -> None:
     _problems.append(problem)
-    warnings.warn(problem, PluginWarning, stacklevel=3)
+    warnings.warn(problem.message, PluginWarning, stacklevel=3)
 
 
-def problems() -> list[str]:
-    """Load failures seen by `channel_types()`."""
+def problems() -> list[LoadProblem]:
+    """The channel types `channel_types()` could not load, in the order it met them."""
     channel_types()
     return list(_problems)
 

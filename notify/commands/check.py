@@ -76,12 +76,14 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
             findings.append({"check": f"online: {name}", "ok": good, "detail": result})
             failed = failed or not good
 
+    from rich.markup import escape
+
     if options.json:
         out.json({"ok": not failed, "checks": findings})
     else:
         for f in findings:
             mark = "[green]✓[/]" if f["ok"] else "[red]✗[/]"
-            out.out.print(f"{mark} {f['check']}: {f['detail']}")
+            out.out.print(f"{mark} {escape(f['check'])}: {escape(str(f['detail']))}")
         if not failed:
             out.note(
                 "everything checks out."

@@ -129,6 +129,8 @@ def run_demo(options: GlobalOptions, *, keep_dir: str | None) -> int:
 def _run(
     options: GlobalOptions, out: Output, sb: Sandbox, folder: Path, *, keep: bool = False
 ) -> int:
+    from rich.markup import escape
+
     from notify.app import App, open_journal_at
     from notify.config import load_config_text
     from notify.execute import execute
@@ -173,7 +175,8 @@ def _run(
         )
         for o in result.outcomes:
             if o.status != "sent":
-                out.note(f"  [red]{o.channel} → {o.recipient}: {o.status}: {o.error}[/]")
+                line = escape(f"  {o.channel} → {o.recipient}: {o.status}: {o.error}")
+                out.note(f"[red]{line}[/]")
     if options.json:
         out.json({"updates": documents, "received": received_summary(sb)})
     else:

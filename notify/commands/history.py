@@ -24,6 +24,7 @@ def run_incidents(options: GlobalOptions, *, show_all: bool) -> int:
     if not rows:
         out.note("no open incidents." if not show_all else "no incidents yet.")
         return int(ExitCode.OK)
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(show_edge=False)
@@ -31,7 +32,12 @@ def run_incidents(options: GlobalOptions, *, show_all: bool) -> int:
         table.add_column(col)
     for i in rows:
         table.add_row(
-            i.id, i.title, i.status, i.impact or "", i.started_at, str(len(journal.updates(i.id)))
+            escape(i.id),
+            escape(i.title),
+            i.status,
+            i.impact or "",
+            i.started_at,
+            str(len(journal.updates(i.id))),
         )
     out.out.print(table)
     return int(ExitCode.OK)
@@ -61,22 +67,25 @@ def run_show(options: GlobalOptions, incident_id: str) -> int:
             }
         )
         return int(ExitCode.OK)
+    from rich.markup import escape
     from rich.tree import Tree
 
     tree = Tree(
-        f"[bold]{incident.id}[/] — {incident.title} · {incident.status} "
+        f"[bold]{escape(incident.id)}[/] — {escape(incident.title)} · {incident.status} "
         f"(impact {incident.impact or 'n/a'})"
     )
     for u in updates:
         branch = tree.add(
-            f"#{u.number} {u.created_at} [cyan]{u.status}[/] ({u.template}) {u.message[:80]}"
+            f"#{u.number} {u.created_at} [cyan]{escape(u.status)}[/] ({escape(u.template)}) "
+            + escape(u.message[:80])
         )
         for d in (d for d in deliveries if d.update_id == u.id):
             style = STATUS_STYLE.get(d.status, "")
             extra = f" id={d.provider_message_id}" if d.provider_message_id else ""
             extra += f" — {d.error}" if d.error else ""
             extra += f" (fallback for #{d.fallback_for})" if d.fallback_for else ""
-            branch.add(f"{d.channel} → {d.recipient}: [{style}]{d.status}[/]{extra}")
+            who = escape(f"{d.channel} → {d.recipient}")
+            branch.add(f"{who}: [{style}]{d.status}[/]{escape(extra)}")
     out.out.print(tree)
     return int(ExitCode.OK)
 
@@ -91,6 +100,7 @@ def run_log(options: GlobalOptions, *, incident: str | None, failed: bool, limit
     if options.json:
         out.json({"deliveries": [asdict(d) for d in rows]})
         return int(ExitCode.OK)
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(show_edge=False)
@@ -109,13 +119,13 @@ def run_log(options: GlobalOptions, *, incident: str | None, failed: bool, limit
         style = STATUS_STYLE.get(d.status, "")
         table.add_row(
             d.updated_at,
-            d.incident_id,
-            d.channel,
-            d.recipient,
+            escape(d.incident_id),
+            escape(d.channel),
+            escape(d.recipient),
             f"[{style}]{d.status}[/]",
             str(d.attempts),
-            d.provider_message_id or "",
-            d.error or "",
+            escape(d.provider_message_id or ""),
+            escape(d.error or ""),
         )
     out.out.print(table)
     return int(ExitCode.OK)

@@ -10,6 +10,7 @@ from notify.exitcodes import ExitCode
 from notify.report import Output
 
 if TYPE_CHECKING:
+    from notify.channels.registry import ChannelType
     from notify.cli import GlobalOptions
 
 
@@ -61,40 +62,21 @@ def run_channels(options: GlobalOptions, *, list_types: bool) -> int:
 def _types(options: GlobalOptions, out: Output) -> int:
     from notify.channels import registry
 
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")
+    # Load failures are shown below, once, instead of as Python warnings on the way.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", registry.PluginWarning)
         types = registry.channel_types()
     problems = registry.problems()
-    rows: list[dict[str, Any]] = []
-    for name, t in sorted(types.items()):
-        spec = t.cls.spec
-        rows.append(
-            {
-                "type": name,
-                "source": t.source,
-                "part": spec.part,
-                "per_recipient": spec.per_recipient,
-                "threading": spec.threading,
-                "summary": spec.summary,
-                "fields": [
-                    {
-                        "name": f.name,
-                        "required": f.required,
-                        "secret": f.secret,
-                        "kind": f.kind,
-                        "help": f.help,
-                    }
-                    for f in spec.fields
-                ],
-            }
-        )
+    rows = [_type_row(t) for _, t in sorted(types.items())]
     if options.json:
-        out.json({"types": rows, "problems": problems})
+        out.json({"types": rows, "problems": [p.to_json() for p in problems]})
     else:
         from rich.table import Table
 
         table = Table(show_edge=False)
-        for col in ("type", "from", "delivers", "threading", "fields (* required, 🔒 secret)"):
+        table.add_column("type", no_wrap=True)
+        table.add_column("from", no_wrap=True)
+        for col in ("delivers", "threading", "fields (* required, 🔒 secret)"):
             table.add_column(col, overflow="fold")
         for r in rows:
             fields = ", ".join(
@@ -103,9 +85,35 @@ def _types(options: GlobalOptions, out: Output) -> int:
             )
             table.add_row(r["type"], r["source"], r["summary"], r["threading"], fields)
         out.out.print(table)
-    for problem in problems:
-        out.err.print(f"[yellow]warning:[/] {problem}")
+        if problems:
+            out.out.print("\nproblems (these types are not available):")
+            for p in problems:
+                out.out.print(f"  {p.type} from {p.source}: {p.error}", markup=False)
+    for p in problems:
+        out.err.print(f"notify: warning: {p.message}", markup=False, highlight=False)
     return int(ExitCode.OK)
+
+
+def _type_row(t: ChannelType) -> dict[str, Any]:
+    spec = t.cls.spec
+    return {
+        "type": t.name,
+        "source": t.source,
+        "part": spec.part,
+        "per_recipient": spec.per_recipient,
+        "threading": spec.threading,
+        "summary": spec.summary,
+        "fields": [
+            {
+                "name": f.name,
+                "required": f.required,
+                "secret": f.secret,
+                "kind": f.kind,
+                "help": f.help,
+            }
+            for f in spec.fields
+        ],
+    }
 
 
 def run_templates(options: GlobalOptions) -> int:

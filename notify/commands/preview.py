@@ -23,8 +23,10 @@ def run_preview(options: GlobalOptions, request: UpdateRequest) -> int:
         return int(ExitCode.OK)
     incident = prepared.incident
     state = "new incident" if prepared.is_new_incident else f"update {prepared.update['number']}"
+    from rich.markup import escape
+
     out.out.print(
-        f"[bold]{incident.id}[/] — {incident.title} · "
+        f"[bold]{escape(incident.id)}[/] — {escape(incident.title)} · "
         f"[cyan]{prepared.update['status']}[/] ({state})"
     )
     for panel in preview_panels(prepared):

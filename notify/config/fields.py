@@ -127,9 +127,20 @@ def _number(spec: Field, value: Any, kind: type, words: str, from_env: bool) -> 
             ) from None
     ok = isinstance(value, int) or (kind is float and isinstance(value, float))
     if isinstance(value, bool) or not ok:
-        hint = "remove the quotes" if isinstance(value, str) else _example(spec, "3")
+        hint = "remove the quotes" if _parses(kind, value) else _example(spec, "3")
         raise FieldProblem(f"expected {words}, got {describe(value)}", hint)
     return value
+
+
+def _parses(kind: type, value: Any) -> bool:
+    """Quoted digits ("587"): the fix is to drop the quotes; other text needs a number."""
+    if not isinstance(value, str):
+        return False
+    try:
+        kind(value.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def _flag(spec: Field, value: Any, from_env: bool) -> bool:

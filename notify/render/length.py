@@ -55,7 +55,9 @@ def sms_length(text: str, max_segments: int = 10) -> Length:
 
 def x_length(text: str) -> Length:
     """X (Twitter) weighted length: twitter-text v3 rules (URLs 23, CJK and emoji 2)."""
-    from twitter_text import parse_tweet
+    from notify._twitter_text import parse_tweet_function
+
+    parse_tweet = parse_tweet_function()
 
     result = parse_tweet(text)
     detail: dict[str, object] = {}

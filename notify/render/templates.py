@@ -75,9 +75,12 @@ class Template:
 
         try:
             ast = Environment().parse(self.text)
+            return "recipient" in meta.find_undeclared_variables(ast)
         except TemplateSyntaxError:
-            return False  # rendering reports the syntax error with its line
-        return "recipient" in meta.find_undeclared_variables(ast)
+            # A syntax error is reported by rendering, with its line. A filter this bare
+            # environment lacks (notify's own `time`, or a typo) stops the analysis too: then any
+            # mention of `recipient` renders per recipient, which is right either way.
+            return "recipient" in self.text
 
 
 def _parse_front_matter(raw: str, path: Path) -> tuple[dict[str, Any], str]:
@@ -90,7 +93,12 @@ def _parse_front_matter(raw: str, path: Path) -> tuple[dict[str, Any], str]:
     try:
         data = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        # At the end of the front matter, the line that opened the bracket or quote is the news.
+        problem_text = str(getattr(exc, "problem", "") or "")
+        at_end = "stream end" in problem_text or "end of stream" in problem_text
+        mark = (getattr(exc, "context_mark", None) if at_end else None) or getattr(
+            exc, "problem_mark", None
+        )
         line = mark.line + 2 if mark is not None else 1
         raise TemplateError(
             f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}",
@@ -139,9 +147,10 @@ def read_template(path: Path, name: str, source: str, locale: str | None = None)
     try:
         raw = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
         raise TemplateError(
-            f"template is not UTF-8 text (byte {exc.start})",
-            where=Location(file=str(path)),
+            f"template is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
+            where=Location(file=str(path), line=line),
             hint="Save it as UTF-8",
         ) from None
     except OSError as exc:

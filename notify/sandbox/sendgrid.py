@@ -70,12 +70,17 @@ class SendgridEmulator(Emulator):
     name = "sendgrid"
 
     async def handle(self, req: Request) -> Response:
-        if req.path.rstrip("/") != "/v3/mail/send":
+        path = req.path.rstrip("/")
+        if path == "/v3/scopes" and req.method == "GET":
+            # What `notify check --online` asks: the key's scopes (the sandbox key has these).
+            if not self._authorized(req):
+                return _errors(401, (None, AUTH_ERROR))
+            return Response(200, {"scopes": ["mail.send", "scopes.read"]})
+        if path != "/v3/mail/send":
             return _errors(404, (None, "resource not found"))
         if req.method != "POST":
             return _errors(405, (None, "method not allowed"))
-        scheme, _, key = req.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or key.strip() != self.credentials.sendgrid_api_key:
+        if not self._authorized(req):
             return _errors(401, (None, AUTH_ERROR))
         if len(req.body) > MAX_BODY_BYTES:
             return _errors(413, (None, "content too large"))
@@ -92,6 +97,10 @@ class SendgridEmulator(Emulator):
         message_id = secrets.token_urlsafe(16)
         self._posts.extend(_expand(mail, message_id))
         return Response(202, None, {"X-Message-Id": message_id})
+
+    def _authorized(self, req: Request) -> bool:
+        scheme, _, key = req.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and key.strip() == self.credentials.sendgrid_api_key
 
     def rate_limited(self, retry_after: float) -> Response:
         reset = math.ceil(self.state.clock() + retry_after)

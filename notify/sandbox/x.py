@@ -208,7 +208,9 @@ class XEmulator(Emulator):
     # -- tweets ---------------------------------------------------------------------------
 
     def _create(self, req: Request) -> Response:
-        from twitter_text import parse_tweet
+        from notify._twitter_text import parse_tweet_function
+
+        parse_tweet = parse_tweet_function()
 
         try:
             body = req.json()
