@@ -12,7 +12,6 @@ import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -579,9 +578,7 @@ def test_in_a_real_process_too_no_traceback(
     """`python -m notify` as cron runs it: the same one line, and no traceback from anywhere."""
     case = next(c for c in CASES if c.name == name)
     make_mistake(workspace, case, monkeypatch)
-    result = invoke_process(
-        ["--config", "channels.yaml", *case.args, "--yes"], cwd=workspace.path
-    )
+    result = invoke_process(["--config", "channels.yaml", *case.args, "--yes"], cwd=workspace.path)
     assert_refused(workspace, result, where=case.where.split("{line}")[0], hint=case.hint)
 
 
@@ -623,8 +620,31 @@ def test_preflight_failing_on_one_channel_sends_nothing_on_the_others(
 
     # The same update, shortened, goes out everywhere as update 2.
     fixed = workspace.run(
-        "send", "identified", "--incident", incident, "--message", "Failover done.", "--yes",
+        "send",
+        "identified",
+        "--incident",
+        incident,
+        "--message",
+        "Failover done.",
+        "--yes",
         "--json",
     )
     assert fixed.code == ExitCode.OK, fixed.output
     assert fixed.json()["update"]["number"] == 2
+
+
+def test_notify_filters_outside_an_if_are_not_taken_for_typos(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`| time` is notify's own filter: only a name Jinja and notify both lack is an error."""
+    case = Bad(
+        "fine",
+        where="",
+        hint="",
+        config=TEMPLATES,
+        files=template(GOOD_TEMPLATE.replace("{{ org.name }}:", "{{ now | time }}:")),
+    )
+    make_mistake(workspace, case, monkeypatch)
+    result = workspace.run(*BROKEN, "--to", "customers-sms", "--yes", "--json")
+    assert result.code == ExitCode.OK, result.output
+    assert len(workspace.sandbox.requests("twilio")) == 2

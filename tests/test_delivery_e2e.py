@@ -305,3 +305,27 @@ def test_secrets_never_appear_in_any_output_or_the_journal(workspace: Workspace)
     stored = b"".join(p.read_bytes() for p in workspace.journal.parent.glob("journal.db*"))
     for secret in secrets:
         assert secret.encode() not in stored
+
+
+def test_ctrl_c_stops_cleanly_with_130_and_retry_finishes(workspace: Workspace) -> None:
+    numbers = _many_sms_config(workspace, 40)
+    workspace.sandbox.set_latency(0.15)
+    args = [sys.executable, "-m", "notify", "--config", str(workspace.config), "send",
+            "investigating", "--title", TITLE, "--message", "m", "--yes"]
+    proc = subprocess.Popen(args, cwd=workspace.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(workspace.sandbox.posts("twilio")) < 8 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    workspace.sandbox.set_latency(0)
+    assert proc.returncode == 130
+    assert "Traceback" not in stderr
+    assert "notify retry" in stderr and len(stderr.strip().splitlines()) == 1
+    statuses = Counter(r["status"] for r in journal_rows(workspace))
+    assert statuses["pending"] > 0 and statuses["failed"] == 0
+
+    result = invoke_process(["--config", str(workspace.config), "retry", "--yes"], cwd=workspace.path)
+    assert result.code == 0, result.stderr
+    assert set(Counter(p["to"] for p in workspace.sandbox.posts("twilio"))) == set(numbers)
+    assert {r["status"] for r in journal_rows(workspace)} == {"sent"}

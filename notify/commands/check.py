@@ -17,6 +17,7 @@ from notify.secrets import redact
 if TYPE_CHECKING:
     from notify.cli import GlobalOptions
     from notify.config.model import ChannelConfig
+    from notify.journal.base import Journal
 
 SAMPLE_TITLE = "Example incident"
 SAMPLE_MESSAGE = "We are looking into reports of errors when customers check out."
@@ -72,7 +73,9 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
 
     failed = False
     if online:
-        for name, result, good in asyncio.run(_online(list(config.channels.values()))):
+        for name, result, good in asyncio.run(
+            _online(list(config.channels.values()), app.existing_journal())
+        ):
             findings.append({"check": f"online: {name}", "ok": good, "detail": result})
             failed = failed or not good
 
@@ -94,11 +97,13 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
     return int(ExitCode.INVALID_INPUT if failed else ExitCode.OK)
 
 
-async def _online(channels: list[ChannelConfig]) -> list[tuple[str, str, bool]]:
+async def _online(
+    channels: list[ChannelConfig], journal: Journal | None
+) -> list[tuple[str, str, bool]]:
     import httpx
 
     from notify.channels.base import ChannelCheckError, DeliveryContext
-    from notify.journal.base import Journal
+    from notify.journal import JournalSessionStore
     from notify.secrets import redact
 
     class _MemoryStore:
@@ -111,13 +116,14 @@ async def _online(channels: list[ChannelConfig]) -> list[tuple[str, str, bool]]:
         def set(self, key: str, value: dict[str, Any]) -> None:
             self.data[key] = value
 
-    _ = Journal  # the journal is not needed: nothing is recorded by a check
     async with httpx.AsyncClient() as http:
 
         async def one(channel: ChannelConfig) -> tuple[str, str, bool]:
             ctx = DeliveryContext(
                 http=http,
-                store=_MemoryStore(),
+                # A journal that exists already keeps provider sessions (Bluesky logins are
+                # rate-limited per day); a check never creates one.
+                store=JournalSessionStore(journal, channel.name) if journal else _MemoryStore(),
                 incident={},
                 update={},
                 org={},
