@@ -56,14 +56,22 @@ class Run:
     stderr: str
 
 
-def run_notify(args: list[str], cwd: Path) -> Run:
-    """Run `python -m notify ARGS` and measure its wall time and peak memory (RSS)."""
+def run_notify(args: list[str], cwd: Path, *, profile: str | None = None) -> Run:
+    """Run `python -m notify ARGS` and measure its wall time and peak memory (RSS).
+
+    With `profile`, the run is under cProfile, its stats written to that file (slower: for
+    finding where the time goes, not for the numbers)."""
     env = {**os.environ, "HOME": str(cwd)}
+    profiler = ["-m", "cProfile", "-o", str(Path(profile).resolve())] if profile else []
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.time()
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "notify", *args], cwd=cwd, env=env, capture_output=True, text=True
+        [sys.executable, *profiler, "-m", "notify", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     seconds = time.perf_counter() - start
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -1,7 +1,8 @@
 """A sandbox in its own process for benchmarks, so it does not share a GIL with the client.
 
 Prints one JSON line with its addresses, then answers commands on stdin, one per line:
-`stats` prints {provider: {status: count}} for the requests it has seen; `quit` stops it.
+`stats` prints {provider: {status: count}} for the requests it has seen (SMTP too), the first and
+last arrival per provider under "window", and the size of the last email; `quit` stops it.
 
     python -m benchmarks._sandbox_process --latency 0.05 --rate-limit twilio=500
 """
@@ -32,8 +33,13 @@ def main() -> None:
         now = time.time()
         first_last.setdefault(rec.provider, [now, now])[1] = now
 
+    def arrived(message: Any) -> None:  # SMTP has no Recorded request: time its arrivals too
+        now = time.time()
+        first_last.setdefault("smtp", [now, now])[1] = now
+
     sb = Sandbox(latency=args.latency)
     sb.on_request = seen
+    sb.on_email = arrived
     sb.start()
     for item in args.rate_limit:
         provider, _, count = item.partition("=")
@@ -55,7 +61,10 @@ def main() -> None:
             out: dict[str, dict[str, int]] = {}
             for (provider, status), n in stats.items():
                 out.setdefault(provider, {})[str(status)] = n
-            out["smtp"] = {"250": len(sb.emails())}
+            emails = sb.emails()
+            out["smtp"] = {"250": len(emails)}
+            if emails:
+                out["smtp_last_bytes"] = {"bytes": len(emails[-1].as_bytes())}
             out["window"] = {p: {"first": f, "last": last} for p, (f, last) in first_last.items()}
             print(json.dumps(out), flush=True)
         elif command == "quit":

@@ -66,6 +66,15 @@ class RowLocation(Location):
 
 
 @dataclass(frozen=True)
+class RowProblem:
+    """What is wrong with one row, and in which column: with `skip_invalid`, the row is skipped."""
+
+    column: str | None
+    message: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
 class Row:
     """One recipient as read: where it is, and its columns (what templates get as recipient.*)."""
 
@@ -100,15 +109,6 @@ class SkippedRow:
         }
 
 
-@dataclass(frozen=True)
-class RowProblem:
-    """What is wrong with one row, and in which column: with `skip_invalid`, the row is skipped."""
-
-    column: str | None
-    message: str
-    hint: str | None = None
-
-
 @dataclass
 class Audience:
     """A channel's audience file. Iterating it reads the file again and yields each valid row's
@@ -123,13 +123,21 @@ class Audience:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         left_out = {s.where.row for s in self.skipped}
-        for row in read_rows(self.path, self.shown, tolerant=bool(left_out)):
-            if row is None or row.number in left_out:
+        for row in read_rows(self.path, self.shown):
+            if row.number in left_out:
                 continue
+            if row.problem is not None:  # the file changed since it was checked
+                raise row_error(row, row.problem, self.shown)
             yield row.fields
 
     def __str__(self) -> str:
         return self.shown
+
+
+def row_error(row: Row, problem: RowProblem, shown: str, hint: str | None = None) -> ConfigError:
+    return ConfigError(
+        problem.message, where=row.at(shown, problem.column), hint=hint or problem.hint
+    )
 
 
 # --- loading and checking ----------------------------------------------------------------------
@@ -150,21 +158,19 @@ def load_audience(
     errors: list[ConfigError] = []
     invalid = 0
     try:
-        for row in read_rows(path, shown, tolerant=True, column=column):
-            if row is None:
-                continue
-            problem = _row_problem(row, column, check)
+        for row in read_rows(path, shown, column=column):
+            problem = row.problem or _check_row(row.fields, column, check)
             if problem is None:
                 audience.rows += 1
-                continue
-            where = row.at(shown, problem.column)
-            if skip_invalid:
-                audience.skipped.append(SkippedRow(channel, where, problem.message))
-                continue
-            invalid += 1
-            if invalid <= SHOWN_PROBLEMS:
-                hint = f"{problem.hint}; {_SKIP_HINT}" if problem.hint else _SKIP_HINT.capitalize()
-                errors.append(ConfigError(problem.message, where=where, hint=hint))
+            elif skip_invalid:
+                audience.skipped.append(
+                    SkippedRow(channel, row.at(shown, problem.column), problem.message)
+                )
+            else:
+                invalid += 1
+                if invalid <= SHOWN_PROBLEMS:
+                    hint = f"{problem.hint}; {_SKIP_HINT}" if problem.hint else _SKIP_HINT
+                    errors.append(row_error(row, problem, shown, hint[0].upper() + hint[1:]))
     except ConfigError as exc:
         errors.append(exc)
     if invalid > SHOWN_PROBLEMS:
@@ -178,24 +184,18 @@ def load_audience(
     return audience, errors
 
 
-def _row_problem(row: Row, column: str, check: Check) -> RowProblem | None:
-    if isinstance(row.fields, RowProblem):  # could not be read at all
-        return row.fields
-    address = row.fields.get(column)
+def _check_row(fields: dict[str, Any], column: str, check: Check) -> RowProblem | None:
+    address = fields.get(column)
     if address is None or address == "":
-        return RowProblem(row, column, f"no {column}", "fill it in or delete the row")
+        return RowProblem(column, f"no {column}", "fill it in or delete the row")
     if not isinstance(address, str):
-        return RowProblem(
-            row, column, f"expected text, got {type(address).__name__}", f'quote it: "{address}"'
-        )
-    problem = check(address, row.fields)
+        return RowProblem(column, f"expected text, got {address!r}", f'quote it: "{address}"')
+    problem = check(address, fields)
     if problem:
-        return RowProblem(row, column, problem)
-    locale = row.fields.get("locale")
-    if locale and not (isinstance(locale, str) and _LOCALE.match(locale)):
-        return RowProblem(
-            row, "locale", f"{locale!r} is not a locale", "write it like en, de or pt-BR"
-        )
+        return RowProblem(column, problem)
+    locale = fields.get("locale")
+    if locale and not _LOCALE.match(locale):
+        return RowProblem("locale", f"{locale!r} is not a locale", "write it like en, de or pt-BR")
     return None
 
 
@@ -207,22 +207,23 @@ def skipped_summary(skipped: list[SkippedRow], *, shown_rows: int = 10) -> list[
     lines = []
     for file, rows in by_file.items():
         listed = ", ".join(str(n) for n in rows[:shown_rows])
-        more = f", and {len(rows) - shown_rows} more" if len(rows) > shown_rows else ""
+        more = f" and {len(rows) - shown_rows} more" if len(rows) > shown_rows else ""
         word = "row" if len(rows) == 1 else "rows"
-        lines.append(f"skipped {len(rows)} invalid {word} in {file} ({word} {listed}{more})")
+        item = "item" if file.lower().endswith((".yaml", ".yml")) else "row"
+        items = item if len(rows) == 1 else f"{item}s"
+        lines.append(f"skipped {len(rows)} invalid {word} in {file} ({items} {listed}{more})")
     return lines
 
 
 # --- reading -----------------------------------------------------------------------------------
 
 
-def read_rows(
-    path: Path, shown: str, *, tolerant: bool = False, column: str | None = None
-) -> Iterator[Row | None]:
-    """Each row of the file, streamed. File problems raise ConfigError. A row that cannot be read
-    raises too, unless `tolerant`: then it is yielded with a RowProblem as its fields. Blank rows
-    come back as None (they keep the numbering). `column`: a CSV without it is a file problem."""
+def read_rows(path: Path, shown: str, *, column: str | None = None) -> Iterator[Row]:
+    """Each non-blank row of the file, streamed; a row that cannot be read carries its `problem`.
+    File problems (missing, no header, no `column` in a CSV header, not a YAML list) raise."""
     try:
+        # surrogateescape: a stray non-UTF-8 byte is reported with its row, not at some read
+        # buffer's boundary rows away.
         handle = path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="")
     except FileNotFoundError:
         raise ConfigError(
@@ -232,20 +233,15 @@ def read_rows(
         ) from None
     except OSError as exc:
         raise ConfigError(
-            f"cannot read the audience file: {exc.strerror}", where=Location(file=shown)
+            f"cannot read the audience file: {exc.strerror}",
+            where=Location(file=shown),
+            hint="check the file's permissions",
         ) from None
     with handle:
         if path.suffix.lower() == ".csv":
-            rows = _csv_rows(handle, shown, column)
+            yield from _csv_rows(handle, shown, column)
         else:
-            rows = _yaml_rows(handle, shown)
-        for row in rows:
-            if row is not None and isinstance(row.fields, RowProblem) and not tolerant:
-                problem = row.fields
-                raise ConfigError(
-                    problem.message, where=row.at(shown, problem.column), hint=problem.hint
-                )
-            yield row
+            yield from _yaml_rows(handle, shown)
 
 
 def _bad_bytes(text: str) -> str | None:
@@ -256,7 +252,10 @@ def _bad_bytes(text: str) -> str | None:
     return None
 
 
-def _csv_rows(handle: Any, shown: str, column: str | None) -> Iterator[Row | None]:
+_UTF8_HINT = "save the file as UTF-8 (in Excel: CSV UTF-8)"
+
+
+def _csv_rows(handle: Any, shown: str, column: str | None) -> Iterator[Row]:
     import csv
 
     reader = csv.reader(handle)
@@ -271,18 +270,16 @@ def _csv_rows(handle: Any, shown: str, column: str | None) -> Iterator[Row | Non
             )
         columns = [h.strip().lower() for h in header]
         _check_header(columns, shown, column)
-        width = len(columns)
         for values in reader:
             number += 1
-            if not values:
-                yield None
-                continue
-            yield Row(number, number, _csv_fields(columns, width, values, number))
+            if values and any(values):
+                fields, problem = _csv_fields(columns, values)
+                yield Row(number, number, fields, problem=problem)
     except csv.Error as exc:
         raise ConfigError(
             f"not readable as CSV: {exc}",
             where=RowLocation(file=shown, line=number + 1),
-            hint="check the quoting on this row (a value with a comma or quote needs \"...\")",
+            hint='check the quoting on this row: a value with a comma or quote needs "..."',
         ) from None
 
 
@@ -293,7 +290,7 @@ def _check_header(columns: list[str], shown: str, column: str | None) -> None:
             raise ConfigError(
                 f"byte {bad} is not UTF-8 text",
                 where=RowLocation(file=shown, line=1),
-                hint="save the file as UTF-8 (in Excel: CSV UTF-8)",
+                hint=_UTF8_HINT,
             )
         if name and name in columns[:index]:
             raise ConfigError(
@@ -306,37 +303,32 @@ def _check_header(columns: list[str], shown: str, column: str | None) -> None:
         raise ConfigError(
             f"no {column} column (columns found: {found})",
             where=RowLocation(file=shown, line=1),
-            hint=f"name the column with each recipient's address {column!r} in the header row",
+            hint=f"add a {column} column with each recipient's address to the header row",
         )
 
 
-def _csv_fields(columns: list[str], width: int, values: list[str], number: int) -> Any:
-    row_fields: dict[str, Any] = {}
+def _csv_fields(columns: list[str], values: list[str]) -> tuple[dict[str, Any], RowProblem | None]:
+    fields: dict[str, Any] = {}
     for name, value in zip(columns, values, strict=False):
-        if not name:
+        if not name:  # a column without a header (a trailing comma): nothing to call it by
             continue
         value = value.strip()
-        if not value.isascii():
-            bad = _bad_bytes(value)
-            if bad:
-                row = Row(number, number, {})
-                return RowProblem(
-                    row, name, f"byte {bad} is not UTF-8 text", "save the file as UTF-8"
-                )
-        row_fields[name] = value
+        if not value.isascii() and (bad := _bad_bytes(value)):
+            return {}, RowProblem(name, f"byte {bad} is not UTF-8 text", _UTF8_HINT)
+        fields[name] = value
+    width = len(columns)
     if len(values) > width and any(v.strip() for v in values[width:]):
-        return RowProblem(
-            Row(number, number, {}),
+        return {}, RowProblem(
             None,
             f"{len(values)} values but the header names {width} columns",
             'quote values that contain a comma: "Smith, Ann"',
         )
     for name in columns[len(values) :]:  # spreadsheets drop trailing empty cells
         if name:
-            row_fields.setdefault(name, "")
-    if "tags" in row_fields:
-        row_fields["tags"] = split_tags(row_fields["tags"])
-    return row_fields
+            fields.setdefault(name, "")
+    if "tags" in fields:
+        fields["tags"] = split_tags(fields["tags"])
+    return fields, None
 
 
 def split_tags(value: Any) -> list[str]:
@@ -347,8 +339,8 @@ def split_tags(value: Any) -> list[str]:
     return [text for text in (str(item).strip() for item in items) if text]
 
 
-def _yaml_rows(handle: Any, shown: str) -> Iterator[Row | None]:
-    """A YAML list of mappings, one item at a time (libyaml events, composed per item)."""
+def _yaml_rows(handle: Any, shown: str) -> Iterator[Row]:
+    """A YAML list of mappings, one item at a time: libyaml's events, composed item by item."""
     import yaml
 
     loader = _item_loader()(handle)
@@ -358,15 +350,15 @@ def _yaml_rows(handle: Any, shown: str) -> Iterator[Row | None]:
             raise _not_a_list(shown, 1, "the file is empty")
         loader.get_event()  # document start
         if not loader.check_event(yaml.SequenceStartEvent):
-            event = loader.peek_event()
-            raise _not_a_list(shown, event.start_mark.line + 1, "the file is not a list")
+            line = loader.peek_event().start_mark.line + 1
+            raise _not_a_list(shown, line, "the file is not a list")
         loader.get_event()
         number = 0
         while not loader.check_event(yaml.SequenceEndEvent):
             node = loader.compose_node(None, None)
             number += 1
-            line = node.start_mark.line + 1
-            yield Row(number, line, _yaml_fields(loader, node, Row(number, line, {}, True)), True)
+            fields, problem = _yaml_fields(loader, node)
+            yield Row(number, node.start_mark.line + 1, fields, yaml=True, problem=problem)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise ConfigError(
@@ -375,7 +367,11 @@ def _yaml_rows(handle: Any, shown: str) -> Iterator[Row | None]:
             hint="check this line's indentation (spaces, not tabs) and quoting",
         ) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"YAML cannot read this file: {exc}", where=Location(file=shown)) from None
+        raise ConfigError(
+            f"YAML cannot read this file: {exc}",
+            where=Location(file=shown),
+            hint="save it as UTF-8 text without control characters",
+        ) from None
     finally:
         loader.dispose()
 
@@ -388,44 +384,60 @@ def _not_a_list(shown: str, line: int, what: str) -> ConfigError:
     )
 
 
-def _yaml_fields(loader: Any, node: Any, row: Row) -> Any:
+def _yaml_fields(loader: Any, node: Any) -> tuple[dict[str, Any], RowProblem | None]:
     import yaml
 
     if not isinstance(node, yaml.MappingNode):
-        return RowProblem(row, None, "expected a mapping like {phone: ..., name: ...}")
+        return {}, RowProblem(None, "expected a mapping like {phone: ..., name: ...}")
     try:
         data = loader.construct_document(node)
-    except (yaml.constructor.ConstructorError, ValueError) as exc:
-        return RowProblem(row, None, f"YAML cannot read this item ({exc})", "quote the values")
-    row_fields: dict[str, Any] = {}
+    except (yaml.YAMLError, ValueError) as exc:
+        return {}, RowProblem(None, f"YAML cannot read this item ({exc})", "quote its values")
+    fields: dict[str, Any] = {}
     for key, value in data.items():
         name = str(key).strip().lower()
-        if name in ("phone", "email", "address") and isinstance(value, int | float):
-            return RowProblem(
-                row, name, "expected text, got a number", f'quote it: {name}: "+{value}"'
-            )
-        row_fields[name] = value.strip() if isinstance(value, str) else value
-    if "tags" in row_fields:
-        row_fields["tags"] = split_tags(row_fields["tags"])
+        if isinstance(value, str):
+            value = value.strip()
+        elif name in ADDRESS_COLUMNS.values() and isinstance(value, int | float):
+            # YAML reads +14155550100 as the number 14155550100: the + would be lost.
+            return {}, RowProblem(name, "expected text, got a number", f'quote it: "+{value}"')
+        fields[name] = value
+    if "tags" in fields:
+        fields["tags"] = split_tags(fields["tags"])
     for name in ("name", "locale"):
-        value = row_fields.get(name)
-        if value is not None and not isinstance(value, str):
-            row_fields[name] = str(value)
-    return row_fields
+        if fields.get(name) is not None and not isinstance(fields[name], str):
+            fields[name] = str(fields[name])
+    return fields, None
 
 
 def _item_loader() -> type:
-    """libyaml's parser (fast) with PyYAML's composer, so nodes can be composed one at a time."""
+    """libyaml's parser (fast) under PyYAML's composer, so items are composed one at a time."""
     import yaml
     from yaml.composer import Composer
     from yaml.constructor import SafeConstructor
     from yaml.resolver import Resolver
 
-    parser: type = getattr(yaml, "CParser", None) or yaml.parser.Parser
+    c_parser: Any = getattr(yaml, "CParser", None)
+    if c_parser is not None:
 
-    class ItemLoader(parser, Composer, SafeConstructor, Resolver):  # type: ignore[misc, valid-type]
+        class CItemLoader(c_parser, Composer, SafeConstructor, Resolver):
+            def __init__(self, stream: Any) -> None:
+                c_parser.__init__(self, stream)
+                Composer.__init__(self)
+                SafeConstructor.__init__(self)
+                Resolver.__init__(self)
+
+        return CItemLoader
+
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class ItemLoader(Reader, Scanner, Parser, Composer, SafeConstructor, Resolver):
         def __init__(self, stream: Any) -> None:
-            parser.__init__(self, stream)
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
             Composer.__init__(self)
             SafeConstructor.__init__(self)
             Resolver.__init__(self)

@@ -10,6 +10,7 @@ Measured with benchmarks/delivery_sms.py.
 from __future__ import annotations
 
 import itertools
+import os
 
 import httpx
 
@@ -37,6 +38,23 @@ class ShardedTransport(httpx.AsyncBaseTransport):
             await transport.aclose()
 
 
+PROXY_VARIABLES = (
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "ALL_PROXY",
+    "https_proxy",
+    "http_proxy",
+    "all_proxy",
+)
+
+
 def shared_client() -> httpx.AsyncClient:
-    """The one client every HTTP channel of a run shares (adapters pass their own timeouts)."""
+    """The one client every HTTP channel of a run shares (adapters pass their own timeouts).
+
+    Behind a proxy ($HTTPS_PROXY and friends) it is httpx's own client, which honours them (and
+    $NO_PROXY); a custom transport would bypass them.
+    """
+    if any(os.environ.get(name) for name in PROXY_VARIABLES):
+        limits = httpx.Limits(max_connections=128, max_keepalive_connections=128)
+        return httpx.AsyncClient(limits=limits, follow_redirects=False, trust_env=True)
     return httpx.AsyncClient(transport=ShardedTransport(), follow_redirects=False)

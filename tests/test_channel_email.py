@@ -389,7 +389,7 @@ def test_an_invalid_address_is_explained() -> None:
 @pytest.mark.parametrize(
     ("settings", "field", "words"),
     [
-        ({"provider": "sendgrid"}, "provider", "not supported in this version"),
+        ({"provider": "sendgrid"}, "api_key", "sendgrid needs api_key"),
         ({"host": None}, "host", "SMTP server"),
         ({"username": USER}, "username", "together"),
         ({"from": "not an address"}, "from", "not an email address"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from notify.channels._http import (
@@ -93,6 +93,12 @@ class SmsChannel(Channel):
             ),
             Field("max_segments", "int", default=4, help="longest message allowed, in segments"),
             Field("default_region", help="region for national-format numbers, like US or GB"),
+            Field(
+                "skip_invalid",
+                "bool",
+                default=False,
+                help="leave an audience file's invalid rows out (reported) instead of refusing",
+            ),
             Field("status_callback", "url", help="URL Twilio calls with delivery status"),
         ),
         part="short",
@@ -163,7 +169,8 @@ class SmsChannel(Channel):
 
     def recipients(self) -> list[Recipient]:
         to = self.settings.get("to")
-        entries: list[Any] = [to] if isinstance(to, str | Mapping) else list(to or [])
+        # Not list(): an audience file (notify.audience.Audience) is read row by row.
+        entries: Iterable[Any] = [to] if isinstance(to, str | Mapping) else (to or [])
         seen: set[str] = set()
         found: list[Recipient] = []
         for entry in entries:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import re
+from pathlib import Path
 from typing import Any
 
 from notify import secrets
+from notify.audience import address_column, is_audience_path, load_audience
 from notify.channels.base import BASE_URL_FIELD, COMMON_FIELDS, Channel, Field, Recipient
 from notify.channels.registry import ChannelType, channel_types
 from notify.config.fields import FieldProblem, coerce, describe
@@ -29,8 +31,23 @@ _BOUNDS: dict[str, tuple[float, bool, str]] = {
 }
 
 
-def check_channels(data: dict[str, Any], problems: Problems) -> dict[str, ChannelConfig]:
-    """Validate `channels:`; every channel that has no problem comes back, in file order."""
+# Per-recipient types take it even when they do not declare it (SMS does, for the docs).
+SKIP_INVALID_FIELD = Field(
+    "skip_invalid",
+    "bool",
+    default=False,
+    help="leave an audience file's invalid rows out (and report them) instead of refusing to send",
+)
+
+
+def check_channels(
+    data: dict[str, Any], problems: Problems, base_dir: Path | None = None
+) -> dict[str, ChannelConfig]:
+    """Validate `channels:`; every channel that has no problem comes back, in file order.
+
+    `base_dir` is the config's folder: audience files named by `to:` are relative to it.
+    """
+    folder = base_dir if base_dir is not None else Path(problems.source.name).parent
     path: PathKey = ("channels",)
     raw = data.get("channels")
     if raw is None:
@@ -49,7 +66,7 @@ def check_channels(data: dict[str, Any], problems: Problems) -> dict[str, Channe
     types = channel_types()
     result: dict[str, ChannelConfig] = {}
     for name, body in raw.items():
-        config = _check_channel(name, body, types, problems)
+        config = _check_channel(name, body, types, problems, folder)
         if config is not None:
             result[name] = config
     return result
@@ -60,7 +77,7 @@ _SHAPE = "write each channel as `name:` with `type: ...` and its settings indent
 
 
 def _check_channel(
-    name: str, body: Any, types: dict[str, ChannelType], problems: Problems
+    name: str, body: Any, types: dict[str, ChannelType], problems: Problems, folder: Path
 ) -> ChannelConfig | None:
     path: PathKey = ("channels", name)
     before = problems.count()
@@ -90,7 +107,7 @@ def _check_channel(
     common = _common(settings, path, problems)
     if problems.count() > before:
         return None  # the adapter would only repeat what is already reported
-    channel = _build(name, kind, settings, path, problems)
+    channel = _build(name, kind, settings, path, problems, folder)
     if channel is None or problems.count() > before:
         return None
     return ChannelConfig(
@@ -134,6 +151,8 @@ def _fields_of(kind: ChannelType) -> dict[str, Field]:
     declared = list(COMMON_FIELDS)
     if spec.http:
         declared.append(BASE_URL_FIELD)
+    if spec.per_recipient:
+        declared.append(SKIP_INVALID_FIELD)
     declared.extend(spec.fields)  # a type may redeclare a common field (base_url required)
     return {field.name: field for field in declared}
 
@@ -201,7 +220,12 @@ def _common(settings: dict[str, Any], path: PathKey, problems: Problems) -> dict
 
 
 def _build(
-    name: str, kind: ChannelType, settings: dict[str, Any], path: PathKey, problems: Problems
+    name: str,
+    kind: ChannelType,
+    settings: dict[str, Any],
+    path: PathKey,
+    problems: Problems,
+    folder: Path,
 ) -> Channel | None:
     try:
         channel = kind.cls(name, settings)
@@ -211,9 +235,44 @@ def _build(
     for key, message in channel.validate():
         problems.add((*path, key), message)
     to = settings.get("to")
-    if isinstance(to, list):
-        for index, address in enumerate(to):
+    if not channel.spec.per_recipient:
+        return channel
+    if is_audience_path(to):
+        _audience(channel, str(to), path, problems, folder)
+    elif isinstance(to, list | str):
+        for index, address in enumerate([to] if isinstance(to, str) else to):
             problem = channel.validate_recipient(Recipient(address=str(address)))
             if problem:
-                problems.add((*path, "to", index), problem)
+                problems.add(
+                    (*path, "to", index) if isinstance(to, list) else (*path, "to"), problem
+                )
     return channel
+
+
+def _audience(channel: Channel, to: str, path: PathKey, problems: Problems, folder: Path) -> None:
+    """Check every row of the audience file `to` names, streaming; the channel's `to` becomes an
+    Audience that reads the file again, row by row, whenever the channel lists its recipients."""
+
+    def check(address: str, row: dict[str, Any]) -> str | None:
+        return channel.validate_recipient(Recipient(address=address, fields=row))
+
+    file = folder / Path(to.strip()).expanduser()
+    if not file.is_file():
+        problems.add(
+            (*path, "to"),
+            f"audience file '{to}' not found (looked for {file.resolve()})",
+            "fix the path: it is relative to this config file",
+        )
+        return
+    audience, errors = load_audience(
+        file,
+        str(file),
+        channel=channel.name,
+        column=address_column(channel.spec.type),
+        check=check,
+        skip_invalid=bool(channel.settings.get("skip_invalid")),
+    )
+    order = problems.source.line((*path, "to")) or 0
+    for error in errors:  # they name the audience file, row and column, not the config's line
+        problems.found.append((order, error))
+    channel.settings["to"] = audience

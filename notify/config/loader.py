@@ -131,7 +131,7 @@ def _validate(
         if key not in TOP_KEYS:
             problems.add((key,), f"unknown key '{key}'", suggest(key, TOP_KEYS, "top-level keys"))
     _check_version(data, problems)
-    channels = check_channels(data, problems)
+    channels = check_channels(data, problems, base_dir)
     names = list(data["channels"]) if isinstance(data.get("channels"), dict) else []
     _check_fallbacks(channels, names, problems)
     return Config(
