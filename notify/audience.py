@@ -16,7 +16,7 @@ YAML items by their position in the list, with their line.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,6 @@ DEFAULT_ADDRESS_COLUMN = "address"
 # How many invalid rows are reported one by one before the rest are counted in one line.
 SHOWN_PROBLEMS = 20
 
-_TAG_SEPARATORS = re.compile(r"[;|]")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 _SKIP_HINT = "or set `skip_invalid: true` on the channel to send to the valid rows only"
 
@@ -74,7 +73,7 @@ class RowProblem:
     hint: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Row:
     """One recipient as read: where it is, and its columns (what templates get as recipient.*)."""
 
@@ -199,6 +198,12 @@ def _check_row(fields: dict[str, Any], column: str, check: Check) -> RowProblem 
     return None
 
 
+def skipped_rows(settings: Mapping[str, Any]) -> list[SkippedRow]:
+    """The rows `skip_invalid` left out of a channel's audience file (none without one)."""
+    to = settings.get("to")
+    return list(to.skipped) if isinstance(to, Audience) else []
+
+
 def skipped_summary(skipped: list[SkippedRow], *, shown_rows: int = 10) -> list[str]:
     """One line per file: "skipped 3 invalid rows in customers.csv (rows 4, 9, 17)"."""
     by_file: dict[str, list[int]] = {}
@@ -308,35 +313,40 @@ def _check_header(columns: list[str], shown: str, column: str | None) -> None:
 
 
 def _csv_fields(columns: list[str], values: list[str]) -> tuple[dict[str, Any], RowProblem | None]:
-    fields: dict[str, Any] = {}
-    for name, value in zip(columns, values, strict=False):
-        if not name:  # a column without a header (a trailing comma): nothing to call it by
-            continue
-        value = value.strip()
-        if not value.isascii() and (bad := _bad_bytes(value)):
-            return {}, RowProblem(name, f"byte {bad} is not UTF-8 text", _UTF8_HINT)
-        fields[name] = value
     width = len(columns)
-    if len(values) > width and any(v.strip() for v in values[width:]):
-        return {}, RowProblem(
-            None,
-            f"{len(values)} values but the header names {width} columns",
-            'quote values that contain a comma: "Smith, Ann"',
-        )
-    for name in columns[len(values) :]:  # spreadsheets drop trailing empty cells
-        if name:
-            fields.setdefault(name, "")
-    if "tags" in fields:
-        fields["tags"] = split_tags(fields["tags"])
+    if len(values) != width:
+        if len(values) > width and any(v.strip() for v in values[width:]):
+            return {}, RowProblem(
+                None,
+                f"{len(values)} values but the header names {width} columns",
+                'quote values that contain a comma: "Smith, Ann"',
+            )
+        # Spreadsheets drop trailing empty cells; empty extra cells are nothing.
+        values = values[:width] + [""] * (width - len(values))
+    if not all(map(str.isascii, values)):
+        for name, value in zip(columns, values, strict=True):
+            bad = _bad_bytes(value)
+            if bad and name:
+                return {}, RowProblem(name, f"byte {bad} is not UTF-8 text", _UTF8_HINT)
+    fields: dict[str, Any] = dict(zip(columns, map(str.strip, values), strict=True))
+    fields.pop("", None)  # a column without a header (a trailing comma): nothing to call it by
+    tags = fields.get("tags")
+    if tags is not None:
+        fields["tags"] = split_tags(tags)
     return fields, None
 
 
 def split_tags(value: Any) -> list[str]:
     """`eu; vip|beta` -> ["eu", "vip", "beta"]; a YAML list is taken item by item."""
-    if value is None:
+    if not value:
         return []
-    items = value if isinstance(value, list) else _TAG_SEPARATORS.split(str(value))
-    return [text for text in (str(item).strip() for item in items) if text]
+    if isinstance(value, str) and ";" not in value and "|" not in value:
+        return [value.strip()]
+    if isinstance(value, list):
+        items = [str(item) for item in value]
+    else:
+        items = str(value).replace("|", ";").split(";")
+    return [text for text in map(str.strip, items) if text]
 
 
 def _yaml_rows(handle: Any, shown: str) -> Iterator[Row]:

@@ -12,9 +12,10 @@ that happens here, once for every channel type:
 - the outcome is journaled (errors redacted), and a final failure goes to the channel's fallback.
 
 A channel whose adapter takes batches (`batch_size()` above 1, like SendGrid) keeps every rule
-per delivery: its workers take up to that many jobs at once, claim each right before the one
-request that carries them all (paced as one request), journal each row from its own receipt, and
-re-send only the items whose receipt says a retry may help.
+per delivery: its workers take up to that many jobs at once, claim their rows together right
+before the one request that carries them all (paced as one request), journal each row from its
+own receipt (one journal transaction per batch), and re-send only the items whose receipt says a
+retry may help.
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ class _Verdict:
     delivered: bool = False
     error: str = ""
     wait: float | None = None
+    record: dict[str, Any] = field(default_factory=dict)  # finish()'s arguments, once settled
 
 
 class Dispatcher:
@@ -286,6 +288,7 @@ class Dispatcher:
             receipt = await self._send(job, attempt)
             verdict = self._judge(lane, job, receipt, attempt, retries)
             if verdict.outcome is not None:
+                self._journal.finish(job.delivery_id, **verdict.record)
                 return verdict.outcome, verdict.delivered
             what = f"{job.channel.name} to {job.recipient.address}"
             await self._back_off(lane, what, attempt, retries, verdict.error, verdict.wait)
@@ -294,16 +297,16 @@ class Dispatcher:
     def _judge(
         self, lane: _Lane, job: Job, receipt: Receipt, attempt: int, retries: int
     ) -> _Verdict:
-        """Journal a final answer and say so, or say how long to wait before trying again."""
+        """A final answer with what to journal, or how long to wait before trying again."""
         if receipt.ok:
-            self._journal.finish(
-                job.delivery_id,
-                status=SENT,
-                attempts=attempt,
-                provider_message_id=receipt.provider_message_id,
-                thread_data=dict(receipt.thread_data),
-            )
-            return _Verdict(_outcome(job, "sent", attempt, receipt.provider_message_id), True)
+            record = {
+                "status": SENT,
+                "attempts": attempt,
+                "provider_message_id": receipt.provider_message_id,
+                "thread_data": dict(receipt.thread_data),
+            }
+            outcome = _outcome(job, "sent", attempt, receipt.provider_message_id)
+            return _Verdict(outcome, True, record=record)
         error = redact(receipt.error or _silent_failure(job, receipt))
         wait = receipt.retry_after if receipt.retryable else None
         too_long = wait is not None and wait > self._max_retry_after
@@ -320,8 +323,8 @@ class Dispatcher:
             )
         if receipt.retryable and attempt > 1:
             error = f"{error} (gave up after {attempt} attempts)"
-        self._journal.finish(job.delivery_id, status=FAILED, attempts=attempt, error=error)
-        return _Verdict(_outcome(job, "failed", attempt, error=error))
+        record = {"status": FAILED, "attempts": attempt, "error": error}
+        return _Verdict(_outcome(job, "failed", attempt, error=error), record=record)
 
     async def _back_off(
         self, lane: _Lane, what: str, attempt: int, retries: int, error: str, wait: float | None
@@ -351,26 +354,24 @@ class Dispatcher:
     # -- a batch of deliveries in one request --------------------------------------------------
 
     async def _process_batch(self, lane: _Lane, entries: list[_Entry]) -> None:
-        """Up to `lane.batch` jobs as one request: skip what went out, claim the rest, send."""
-        todo: list[_Entry] = []
+        """Up to `lane.batch` jobs as one request: claim them together, skip what went out."""
+        await lane.limiter.acquire()  # one request, one slot, however many recipients
+        mine = set(_claim_many(self._journal, [e.job.delivery_id for e in entries], self._owner))
+        claimed: list[_Entry] = []
+        contested: list[_Entry] = []
         for entry in entries:
+            if entry.job.delivery_id in mine:
+                claimed.append(entry)
+                continue
             row = self._journal.get_delivery(entry.job.delivery_id)
             if row is not None and row.status in FINAL_STATUSES:
                 self._settle(entry, *self._already_done(entry.job, row))
             else:
-                todo.append(entry)
-        if not todo:
-            return  # a --key re-run: no rate-limit slot spent
-        await lane.limiter.acquire()  # one request, one slot, however many recipients
-        claimed: list[_Entry] = []
-        contested: list[_Entry] = []
-        for entry in todo:
-            mine = self._journal.claim(entry.job.delivery_id, self._owner)
-            (claimed if mine else contested).append(entry)
+                contested.append(entry)
         if claimed:
             await self._batch_attempts(lane, claimed)
-        # Rows another live run holds are waited for only now, so ours don't sit claimed
-        # (`unknown`) meanwhile; those it gives up go out together in one more request.
+        # Rows another run holds (or a dead run left) are looked at only now, so ours don't sit
+        # claimed (`unknown`) meanwhile; those this run gets go out together in one more request.
         late: list[_Entry] = []
         for entry in contested:
             settled = await self._await_other_run(entry.job)
@@ -392,24 +393,23 @@ class Dispatcher:
         attempt = 1
         while True:
             receipts = await self._send_batch([entry.job for entry in entries], attempt)
-            again: list[_Entry] = []
-            errors: list[str] = []
-            waits: list[float] = []
+            settled: list[tuple[_Entry, _Verdict]] = []
+            again: list[tuple[_Entry, _Verdict]] = []
             for entry, receipt in zip(entries, receipts, strict=True):
                 verdict = self._judge(lane, entry.job, receipt, attempt, retries)
-                if verdict.outcome is not None:
-                    self._settle(entry, verdict.outcome, verdict.delivered)
-                    continue
-                again.append(entry)
-                errors.append(verdict.error)
-                if verdict.wait is not None:
-                    waits.append(verdict.wait)
+                (again if verdict.outcome is None else settled).append((entry, verdict))
+            # One journal write for the batch, then the outcomes (and fallbacks) as usual.
+            _finish_many(self._journal, [(e.job.delivery_id, v.record) for e, v in settled])
+            for entry, verdict in settled:
+                assert verdict.outcome is not None
+                self._settle(entry, verdict.outcome, verdict.delivered)
             if not again:
                 return
             what = f"{config.name}: {len(again)} of {len(entries)} deliveries in one request"
+            waits = [v.wait for _, v in again if v.wait is not None]
             wait = max(waits) if waits else None
-            await self._back_off(lane, what, attempt, retries, errors[0], wait)
-            entries = again
+            await self._back_off(lane, what, attempt, retries, again[0][1].error, wait)
+            entries = [entry for entry, _ in again]
             attempt += 1
 
     async def _send_batch(self, jobs: list[Job], attempt: int) -> list[Receipt]:
@@ -470,6 +470,26 @@ class Dispatcher:
             if parent.outcome is not None and parent.outcome.rescued_by is None:
                 parent.outcome.rescued_by = rescuer
                 todo.extend(parent.parents)
+
+
+def _claim_many(journal: DeliveryJournal, ids: list[int], owner: str) -> list[int]:
+    """The journal's batch claim (one transaction) when it has one, else one claim per row."""
+    many = getattr(journal, "claim_many", None)
+    if many is not None:
+        return list(many(ids, owner))
+    return [i for i in ids if journal.claim(i, owner)]
+
+
+def _finish_many(journal: DeliveryJournal, rows: list[tuple[int, dict[str, Any]]]) -> None:
+    """The journal's batch finish (one transaction) when it has one, else one finish per row."""
+    if not rows:
+        return
+    many = getattr(journal, "finish_many", None)
+    if many is not None:
+        many(rows)
+        return
+    for delivery_id, record in rows:
+        journal.finish(delivery_id, **record)
 
 
 def _outcome(

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from notify.audience import skipped_rows
 from notify.channels.base import Length, Message, Recipient
 from notify.errors import InputError, PreflightError
 from notify.inputs import UpdateRequest
 from notify.journal.base import Incident, Update
 
 if TYPE_CHECKING:
+    from notify.audience import SkippedRow
     from notify.config.model import ChannelConfig, Config
     from notify.journal.base import Journal
     from notify.render.templates import TemplateSet
@@ -39,6 +41,15 @@ class Rendered:
     skip_reason: str | None = None  # suppressed recipients are planned as skipped
 
 
+@dataclass(frozen=True)
+class Selection:
+    """What --tag left of a per-recipient channel's recipients."""
+
+    type: str
+    selected: int
+    total: int
+
+
 @dataclass
 class Prepared:
     request: UpdateRequest
@@ -49,6 +60,8 @@ class Prepared:
     existing: Update | None  # already recorded under --key
     deliveries: list[Rendered] = field(default_factory=list)
     fallbacks: dict[str, list[Rendered]] = field(default_factory=dict)
+    tagged: dict[str, Selection] = field(default_factory=dict)  # per-recipient channels, --tag
+    skipped_rows: list[SkippedRow] = field(default_factory=list)  # audience rows skip_invalid left
 
     @property
     def key(self) -> str:
@@ -154,14 +167,23 @@ def prepare(
 
     base_context = _context(config, incident, earlier, update, now)
     problems: list[str] = []
-    for channel in selected:
-        prepared.deliveries += _render_channel(
+    tags_seen: set[str] = set()
+    fallbacks = _fallback_channels(selected, config)
+    fallback_names = {c.name for c in fallbacks}
+    for channel in [*selected, *fallbacks]:
+        rendered = _render_channel(
             channel, request, template.name, templates, base_context, journal, problems
         )
-    for channel in _fallback_channels(selected, config):
-        prepared.fallbacks[channel.name] = _render_channel(
-            channel, request, template.name, templates, base_context, journal, problems
-        )
+        if channel.name in fallback_names:
+            prepared.fallbacks[channel.name] = rendered.deliveries
+        else:
+            prepared.deliveries += rendered.deliveries
+            if rendered.total is not None:
+                selection = Selection(channel.type, len(rendered.deliveries), rendered.total)
+                prepared.tagged[channel.name] = selection
+            tags_seen |= rendered.tags_seen
+        prepared.skipped_rows += skipped_rows(channel.channel.settings)
+    _check_tags(request, prepared, tags_seen)
     if problems:
         more = (
             f" (and {len(problems) - 1} more; `notify preview` shows them all)"
@@ -272,6 +294,82 @@ def _fallback_channels(selected: list[ChannelConfig], config: Config) -> list[Ch
     return out
 
 
+def _check_tags(request: UpdateRequest, prepared: Prepared, tags_seen: set[str]) -> None:
+    """A --tag that selects nobody is most likely a typo: say so before anything is sent."""
+    if not request.tags or any(s.selected for s in prepared.tagged.values()):
+        return
+    asked = ", ".join(request.tags)
+    if not prepared.tagged:
+        raise InputError(
+            f"--tag {asked}: no selected channel delivers per recipient (email, sms)",
+            hint="Drop --tag, or select an email or SMS channel with --to.",
+        )
+    known = sorted(tags_seen, key=str.casefold)
+    shown = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20 else "")
+    raise InputError(
+        f"--tag {asked} matches no recipient",
+        hint=f"Tags in use: {shown}." if known else "No recipient has tags: add a tags column.",
+    )
+
+
+@dataclass
+class _ChannelPlan:
+    deliveries: list[Rendered]
+    total: int | None  # all the channel's recipients, when --tag selected among them
+    tags_seen: set[str]
+
+
+class _Watched(dict[str, Any]):
+    """`recipient` as templates see it, noting whether the template read it at all. A template
+    that never does renders the same for everyone: it is rendered once per locale, not per
+    recipient (a static look at the source would miss partials, macros and `extends`)."""
+
+    __slots__ = ("_notify_read",)
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        super().__init__(data)
+        self._notify_read = False
+
+    def _read(self) -> None:
+        self._notify_read = True
+
+    def __getitem__(self, key: str) -> Any:
+        self._read()
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._read()
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self._read()
+        return super().__contains__(key)
+
+    def __iter__(self) -> Any:
+        self._read()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._read()
+        return super().__len__()
+
+    def __repr__(self) -> str:
+        self._read()
+        return super().__repr__()
+
+    def keys(self) -> Any:
+        self._read()
+        return super().keys()
+
+    def values(self) -> Any:
+        self._read()
+        return super().values()
+
+    def items(self) -> Any:
+        self._read()
+        return super().items()
+
+
 def _render_channel(
     channel: ChannelConfig,
     request: UpdateRequest,
@@ -280,53 +378,86 @@ def _render_channel(
     base_context: Mapping[str, Any],
     journal: Journal | None,
     problems: list[str],
-) -> list[Rendered]:
+) -> _ChannelPlan:
     from notify.errors import NotifyError
     from notify.render.formats import build_message
 
     adapter = channel.channel
     spec = adapter.spec
     recipients = adapter.recipients()
+    total: int | None = None
+    tags_seen: set[str] = set()
     if request.tags and spec.per_recipient:
-        wanted = set(request.tags)
-        recipients = [r for r in recipients if r.tags & wanted]
-    uses_recipient = templates.get(template_name).uses_recipient
+        total = len(recipients)
+        wanted = {t.casefold() for t in request.tags}
+        selected = []
+        for r in recipients:
+            tags = r.tags
+            if tags:
+                tags_seen |= tags
+                if any(t.casefold() in wanted for t in tags):
+                    selected.append(r)
+        recipients = selected
+    suppressed = _suppressed(journal, channel.name)
     org = base_context["org"]
     link = org.get("status_url")
-    cache: dict[Any, tuple[Message, Length | None, bool]] = {}
+    # Renders that did not read `recipient`, by locale: shared by every recipient of the locale.
+    shared: dict[str | None, tuple[Message, Length | None, bool]] = {}
+    personal: set[str | None] = set()  # locales whose template reads `recipient`
     out: list[Rendered] = []
+
+    def render(recipient: Recipient, locale: str | None) -> tuple[Message, Length | None, bool]:
+        context = dict(base_context)
+        context["vars"] = request.vars
+        context["channel"] = {"name": channel.name, "type": spec.type}
+        watched = None
+        if spec.per_recipient:
+            watched = _Watched({"address": recipient.address, **recipient.fields})
+            context["recipient"] = watched
+        try:
+            parts = templates.render(
+                template_name, context, channel_type=spec.type, part=spec.part, locale=locale
+            )
+        except NotifyError as exc:
+            raise exc  # template errors are the same for every channel: stop at the first
+        message = build_message(
+            parts, spec.format, status=base_context["update"]["status"], link=link, org=org
+        )
+        result = _fit(channel, message, link, problems)
+        if watched is not None and watched._notify_read:
+            personal.add(locale)
+        else:
+            shared[locale] = result
+        return result
+
     for recipient in recipients:
         problem = adapter.validate_recipient(recipient)
         if problem:
             problems.append(f"channel {channel.name!r}: recipient {recipient.address!r}: {problem}")
             continue
-        locale = request.locale or recipient.locale
-        cache_key = (recipient.address, locale) if uses_recipient else locale
-        if cache_key not in cache:
-            context = dict(base_context)
-            context["vars"] = request.vars
-            context["channel"] = {"name": channel.name, "type": spec.type}
-            if spec.per_recipient:
-                context["recipient"] = {"address": recipient.address, **recipient.fields}
-            try:
-                parts = templates.render(
-                    template_name, context, channel_type=spec.type, part=spec.part, locale=locale
-                )
-            except NotifyError as exc:
-                raise exc  # template errors are the same for every channel: stop at the first
-            message = build_message(
-                parts, spec.format, status=base_context["update"]["status"], link=link, org=org
-            )
-            cache[cache_key] = _fit(channel, message, link, problems)
-        message, length, truncated = cache[cache_key]
+        # preview --locale shows what recipients of that locale get (per-recipient channels).
+        locale = (request.locale if spec.per_recipient else None) or recipient.locale
+        if locale in personal or locale not in shared:
+            message, length, truncated = render(recipient, locale)
+        else:
+            message, length, truncated = shared[locale]
+        address = recipient.address
         skip = None
-        if journal is not None and (
-            journal.is_suppressed(channel.name, recipient.address)
-            or journal.is_suppressed("*", recipient.address)
-        ):
+        if address in suppressed or address.casefold() in suppressed:
             skip = "suppressed (opt-out list)"
         out.append(Rendered(channel, recipient, message, length, truncated, skip))
-    return out
+    return _ChannelPlan(out, total, tags_seen)
+
+
+def _suppressed(journal: Journal | None, channel: str) -> set[str]:
+    """The opt-out list for `channel` (its own entries and '*' ones), read once per channel."""
+    if journal is None:
+        return set()
+    found: set[str] = set()
+    for _, recipient, _, _ in journal.suppressed(channel):
+        found.add(recipient)
+        found.add(recipient.casefold())
+    return found
 
 
 def _fit(

@@ -10,8 +10,8 @@ import io
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterable
-from typing import IO, TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from notify.secrets import redact
 
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from notify.cli import GlobalOptions
     from notify.dispatch import Outcome
     from notify.prepare import Prepared, Rendered
+
+T = TypeVar("T")
 
 STATUS_STYLE = {
     "sent": "green",
@@ -81,9 +83,11 @@ class Output:
     def json(self, document: Any) -> None:
         # Indented for people; one compact line for scripts (json's C encoder skips indenting,
         # and a 100,000-delivery report is seconds faster without it).
-        indent = 2 if sys.stdout.isatty() else None
-        text = json.dumps(document, indent=indent, ensure_ascii=False, default=str)
-        sys.stdout.write(redact(text) + "\n")
+        if sys.stdout.isatty() or not isinstance(document, dict):
+            text = json.dumps(document, indent=2, ensure_ascii=False, default=_json_default)
+            sys.stdout.write(redact(text) + "\n")
+        else:
+            write_compact(document, sys.stdout.write)
         sys.stdout.flush()
 
     def note(self, text: str) -> None:
@@ -93,6 +97,62 @@ class Output:
 
 
 # --- JSON documents (CONTRACT.md "--json") ------------------------------------------------------
+
+
+class JsonRows(Sequence[dict[str, Any]], Generic[T]):
+    """A document's list of objects, each made only when it is read: `Output.json` writes a
+    100,000-delivery document one delivery at a time, never holding 100,000 dicts or one string
+    of them all."""
+
+    def __init__(self, items: Sequence[T], convert: Callable[[T], dict[str, Any]]) -> None:
+        self._items = items
+        self._convert = convert
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self._convert(item) for item in self._items[index]]
+        return self._convert(self._items[index])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return map(self._convert, self._items)
+
+
+def _json_default(value: Any) -> Any:
+    return list(value) if isinstance(value, JsonRows) else str(value)
+
+
+# One encoder for every piece: json.dumps would build a new one per call with these options.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_json_default)
+
+
+def write_compact(document: dict[str, Any], write: Callable[[str], Any]) -> None:
+    """`document` as json.dumps writes it on one line, a top-level list item by item. Each piece
+    is redacted whole: a secret cannot straddle two values."""
+    encode = _ENCODER.encode
+    write("{")
+    for index, (key, value) in enumerate(document.items()):
+        write(f"{', ' if index else ''}{encode(key)}: ")
+        if isinstance(value, list | JsonRows):
+            write("[")
+            pieces: list[str] = []
+            for n, item in enumerate(value):
+                pieces.append(redact(f"{', ' if n else ''}{encode(item)}"))
+                if len(pieces) == 1000:  # fewer, larger writes
+                    write("".join(pieces))
+                    pieces.clear()
+            write("".join(pieces) + "]")
+        else:
+            write(redact(encode(value)))
+    write("}\n")
 
 
 def incident_json(prepared: Prepared) -> dict[str, Any]:
@@ -133,12 +193,15 @@ def result_document(prepared: Prepared, number: int, outcomes: list[Outcome]) ->
         "incident": incident_json(prepared),
         "update": update_json(prepared, number),
         "dry_run": False,
-        "deliveries": [outcome_json(o) for o in outcomes],
+        "deliveries": JsonRows(outcomes, outcome_json),
         "totals": totals(o.status for o in outcomes),
+        "skipped_rows": [s.to_json() for s in prepared.skipped_rows],
     }
 
 
-def rendered_json(r: Rendered, *, with_content: bool) -> dict[str, Any]:
+def rendered_json(
+    r: Rendered, *, with_content: bool, shared: dict[int, Any] | None = None
+) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "channel": r.channel.name,
         "type": r.channel.type,
@@ -149,21 +212,34 @@ def rendered_json(r: Rendered, *, with_content: bool) -> dict[str, Any]:
         "error": r.skip_reason,
     }
     if with_content:
-        doc["rendered"] = r.message.rendered()
-        doc["length"] = r.length.to_json() if r.length else None
+        # Recipients who get the same message share one Message: its JSON is made once.
+        key = id(r.message)
+        content = shared.get(key) if shared is not None else None
+        if content is None or content[0] is not r.message or content[1] is not r.length:
+            length = r.length.to_json() if r.length else None
+            content = (r.message, r.length, r.message.rendered(), length)
+            if shared is not None:
+                shared[key] = content
+        doc["rendered"] = content[2]
+        doc["length"] = content[3]
         doc["truncated"] = r.truncated
     return doc
 
 
 def plan_document(prepared: Prepared, *, with_content: bool) -> dict[str, Any]:
     """`preview --json` (with rendered and length) and `send --dry-run --json`."""
-    deliveries = [rendered_json(r, with_content=with_content) for r in prepared.deliveries]
-    doc = {
+    shared: dict[int, Any] = {}
+
+    def one(r: Rendered) -> dict[str, Any]:
+        return rendered_json(r, with_content=with_content, shared=shared)
+
+    doc: dict[str, Any] = {
         "incident": incident_json(prepared),
         "update": update_json(prepared),
         "dry_run": True,
-        "deliveries": deliveries,
-        "totals": totals(d["status"] for d in deliveries),
+        "deliveries": JsonRows(prepared.deliveries, one),
+        "totals": totals("skipped" if r.skip_reason else "pending" for r in prepared.deliveries),
+        "skipped_rows": [s.to_json() for s in prepared.skipped_rows],
     }
     if with_content and prepared.fallbacks:
         doc["fallbacks"] = {
@@ -173,33 +249,54 @@ def plan_document(prepared: Prepared, *, with_content: bool) -> dict[str, Any]:
     return doc
 
 
+def skipped_notes(prepared: Prepared) -> list[str]:
+    """Lines for people about audience rows `skip_invalid` left out (markup-safe)."""
+    from rich.markup import escape
+
+    from notify.audience import skipped_summary
+
+    return [f"[yellow]{escape(line)}[/]" for line in skipped_summary(prepared.skipped_rows)]
+
+
 # --- tables and panels --------------------------------------------------------------------------
 
 
 def plan_table(prepared: Prepared) -> Any:
+    """One row per channel: how many deliveries, how long the message is, how many skipped.
+    Under --tag, per-recipient channels say how many of their recipients the tags selected."""
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=escape(_headline(prepared)), title_justify="left", show_edge=False)
+    title = _headline(prepared)
+    if prepared.request.tags:
+        title += f"\nonly recipients tagged {' or '.join(prepared.request.tags)} (email, SMS)"
+    table = Table(title=escape(title), title_justify="left", show_edge=False)
     for col in ("channel", "type", "recipients", "length", "skipped"):
         table.add_column(col, justify="right" if col in ("recipients", "skipped") else "left")
     by_channel: dict[str, list[Rendered]] = {}
     for r in prepared.deliveries:
         by_channel.setdefault(r.channel.name, []).append(r)
+    for name in prepared.tagged:  # channels the tags left with nobody still get a row
+        by_channel.setdefault(name, [])
     for name, rows in by_channel.items():
-        lengths = {r.length.describe() for r in rows if r.length}
+        # Recipients of one message share its Length: describe each one once.
+        lengths = {d.describe() for d in {id(r.length): r.length for r in rows}.values() if d}
         length = (
             next(iter(lengths))
             if len(lengths) == 1
             else (f"{len(lengths)} variants" if lengths else "")
         )
         skipped = sum(1 for r in rows if r.skip_reason)
+        count = f"{len(rows):,}"
+        selection = prepared.tagged.get(name)
+        if selection is not None:
+            count = f"{selection.selected:,} of {selection.total:,}"
         table.add_row(
             escape(name),
-            rows[0].channel.type,
-            str(len(rows)),
+            rows[0].channel.type if rows else (selection.type if selection else ""),
+            count,
             length,
-            str(skipped) if skipped else "",
+            f"{skipped:,}" if skipped else "",
         )
     return table
 

@@ -73,7 +73,9 @@ def ctx(client: httpx.AsyncClient | None) -> DeliveryContext:
     )
 
 
-def items(*addresses: str, message: Message | None = None, thread: ThreadRef | None = None) -> list[BatchItem]:  # fmt: skip
+def items(
+    *addresses: str, message: Message | None = None, thread: ThreadRef | None = None
+) -> list[BatchItem]:
     return [
         BatchItem(message or update(), Recipient(a), thread or ThreadRef(), f"dk-{i}")
         for i, a in enumerate(addresses)
@@ -106,7 +108,7 @@ def thread_of(*message_ids: str) -> ThreadRef:
     data = tuple(
         {"message_id": m, "provider_message_id": f"x.{i}"} for i, m in enumerate(message_ids)
     )
-    return ThreadRef(root=data[0], previous=data[-1], history=data) if data else ThreadRef()  # fmt: skip
+    return ThreadRef(root=data[0], previous=data[-1], history=data) if data else ThreadRef()
 
 
 def mail_spec() -> Any:
@@ -247,7 +249,9 @@ async def test_renderings_too_different_for_substitutions_go_as_one_request_each
 async def test_a_single_send_is_a_batch_of_one() -> None:
     fake = FakeSendgrid()
     async with httpx.AsyncClient(transport=httpx.MockTransport(fake)) as client:
-        receipt = await sendgrid().send(update(), Recipient("alice@example.com"), ThreadRef(), ctx(client))  # fmt: skip
+        receipt = await sendgrid().send(
+            update(), Recipient("alice@example.com"), ThreadRef(), ctx(client)
+        )
     assert receipt.ok and receipt.provider_message_id == "req1.0"
     assert fake.bodies()[0]["personalizations"][0]["custom_args"] == {"delivery_key": "dk-0"}
 
@@ -282,7 +286,9 @@ def errors(status: int, *pairs: tuple[str | None, str], **headers: str) -> httpx
 async def test_answers_become_receipts_without_secrets(
     answer: httpx.Response, retryable: bool, words: str
 ) -> None:
-    receipts = await send_batch(sendgrid(), FakeSendgrid(answer), items("a@example.com", "b@example.com"))  # fmt: skip
+    receipts = await send_batch(
+        sendgrid(), FakeSendgrid(answer), items("a@example.com", "b@example.com")
+    )
 
     assert len(receipts) == 2
     for receipt in receipts:
@@ -297,7 +303,11 @@ async def test_answers_become_receipts_without_secrets(
 
 async def test_a_429_with_only_a_reset_header_waits_until_then() -> None:
     reset = str(int(time.time()) + 30)
-    answer = errors(429, (None, "too many requests"), **{"X-RateLimit-Reset": reset, "X-RateLimit-Remaining": "0"})  # fmt: skip
+    answer = errors(
+        429,
+        (None, "too many requests"),
+        **{"X-RateLimit-Reset": reset, "X-RateLimit-Remaining": "0"},
+    )
     [receipt] = await send_batch(sendgrid(), FakeSendgrid(answer), items("a@example.com"))
     assert receipt.retryable and receipt.retry_after is not None
     assert 25 <= receipt.retry_after <= 31
@@ -349,7 +359,7 @@ async def test_check_online_reads_the_key_scopes() -> None:
     assert str(request.url) == f"{BASE}/v3/scopes"
     assert request.headers["authorization"] == f"Bearer {KEY}"
 
-    with pytest.raises(ChannelCheckError, match="lacks the mail.send scope"):
+    with pytest.raises(ChannelCheckError, match=r"lacks the mail\.send scope"):
         await check(sendgrid(), httpx.Response(200, json={"scopes": ["stats.read"]}))
     with pytest.raises(ChannelCheckError, match="check api_key") as refused:
         await check(sendgrid(), errors(401, (None, f"bad key {KEY}")))
@@ -471,7 +481,9 @@ def test_a_killed_batch_is_finished_by_retry(workspace: Workspace) -> None:
         first.set_latency(120)
         args = [sys.executable, "-m", "notify", "--config", str(workspace.config), "send",
                 "investigating", "--title", TITLE, "--message", "m", "--yes"]  # fmt: skip
-        proc = subprocess.Popen(args, cwd=workspace.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        proc = subprocess.Popen(
+            args, cwd=workspace.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
             if workspace.journal.exists() and journal_statuses(workspace.journal)["unknown"]:
@@ -487,9 +499,7 @@ def test_a_killed_batch_is_finished_by_retry(workspace: Workspace) -> None:
     with Sandbox(http_port=port) as second:
         retried = workspace.run("retry", "--yes", "--json")
         assert retried.code == 0, retried.output
-        assert [len(r.json()["personalizations"]) for r in second.requests("sendgrid")] == [
-            1000,
-            500,
-        ]
+        sizes = [len(r.json()["personalizations"]) for r in second.requests("sendgrid")]
+        assert sorted(sizes) == [500, 1000]
         assert Counter(p["to"] for p in second.posts("sendgrid")) == Counter(people)
     assert journal_statuses(workspace.journal) == Counter({"sent": 1500})

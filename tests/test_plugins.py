@@ -19,11 +19,23 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from notify.channels import registry
+from notify.channels.base import (
+    Channel,
+    ChannelSpec,
+    DeliveryContext,
+    Length,
+    Message,
+    Receipt,
+    Recipient,
+    ThreadRef,
+)
 from tests.conftest import ROOT, CliResult, invoke_process
 
 EXAMPLE = ROOT / "examples" / "notify-pagerduty"
@@ -177,7 +189,7 @@ def pagerduty() -> Iterator[PagerDuty]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield state
@@ -260,6 +272,21 @@ def test_channels_types_table_shows_where_each_type_came_from(folder: Folder) ->
     line = next(line for line in result.stdout.splitlines() if "pagerduty" in line)
     assert "notify-pagerduty 0.1.0" in line
     assert "problems" not in result.stdout
+
+
+def test_the_plugins_own_tests_pass(pagerduty_site: Path) -> None:
+    """The example's unit tests (httpx.MockTransport), which plugin authors copy, stay green."""
+    source = pagerduty_site.parent / "notify-pagerduty-src"  # the copy pip built from
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 # --- sending through it --------------------------------------------------------------------------
@@ -476,3 +503,53 @@ def test_a_channel_of_the_broken_type_is_an_unknown_type(
     assert result.code == 2
     assert "unknown channel type 'broken'" in result.stderr
     assert len(warnings_in(result.stderr)) == 1
+
+
+# --- what the registry refuses to load, in-process ----------------------------------------------
+
+
+class _Misnamed(Channel):
+    """A plugin whose spec.type disagrees with its entry point's name."""
+
+    spec = ChannelSpec(type="pager", fields=(), part="body", format="webhook")
+
+    def measure(self, message: Message) -> Length | None:
+        return None
+
+    async def send(
+        self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
+    ) -> Receipt:
+        return Receipt(ok=True)
+
+
+def _registered(*pairs: tuple[str, str]) -> list[EntryPoint]:
+    return [EntryPoint(name, value, registry.GROUP) for name, value in pairs]
+
+
+@pytest.fixture
+def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    registry.reset()
+    yield
+    monkeypatch.undo()
+    registry.reset()
+
+
+@pytest.mark.usefixtures("fresh_registry")
+def test_plugins_that_cannot_serve_their_name_are_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    plugins = _registered(
+        ("slack", f"{__name__}:_Misnamed"),  # a built-in's name
+        ("pagerduty", f"{__name__}:_Misnamed"),  # spec.type says "pager"
+        ("teapot", f"{__name__}:BROKEN_MODULE"),  # not a Channel class
+    )
+    monkeypatch.setattr(registry, "entry_points", lambda group: plugins)
+
+    with pytest.warns(registry.PluginWarning) as warned:
+        types = registry.channel_types()
+
+    assert types["slack"].source == "built-in"
+    assert "pagerduty" not in types and "teapot" not in types
+    errors = {p.type: p.error for p in registry.problems()}
+    assert "taken by built-in" in errors["slack"]
+    assert "spec.type is 'pager'" in errors["pagerduty"]
+    assert "not a subclass of notify.channels.base.Channel" in errors["teapot"]
+    assert len(warned) == 3

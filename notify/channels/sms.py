@@ -173,11 +173,12 @@ class SmsChannel(Channel):
         entries: Iterable[Any] = [to] if isinstance(to, str | Mapping) else (to or [])
         seen: set[str] = set()
         found: list[Recipient] = []
+        region = self._region()
         for entry in entries:
             # Audience files give rows with a phone column; the whole row reaches templates.
             fields = dict(entry) if isinstance(entry, Mapping) else {}
             raw = str(fields.get("phone", "") if fields else entry).strip()
-            address = self._normalise(raw)
+            address = _e164(raw, region) or raw  # E.164 when it parses (validate_recipient says)
             if address in seen:  # "+1 415 555 0100" and "+14155550100" are one person
                 continue
             seen.add(address)
@@ -279,12 +280,6 @@ class SmsChannel(Channel):
 def _e164(number: str, region: str | None) -> str | None:
     """The number in E.164, or None when it is not a valid number. Cached: a 100,000-row audience
     is checked at load, again at preflight, and normalised once more, and parsing is slow."""
-    import phonenumbers
+    from notify.phones import e164
 
-    try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return e164(number, region)

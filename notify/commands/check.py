@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from notify.app import App
+from notify.audience import skipped_rows, skipped_summary
 from notify.errors import ConfigError, PreflightError, TemplateError
 from notify.exitcodes import ExitCode
 from notify.inputs import UpdateRequest
@@ -51,7 +52,11 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
         f"{len(config.groups)} group(s)",
     )
     recipients = sum(len(c.channel.recipients()) for c in config.channels.values())
-    ok("recipients", f"{recipients} recipient(s), all valid")
+    skipped = [s for c in config.channels.values() for s in skipped_rows(c.channel.settings)]
+    valid = (
+        f"{recipients} valid recipient(s)" if skipped else f"{recipients} recipient(s), all valid"
+    )
+    ok("recipients", "; ".join([valid, *skipped_summary(skipped)]))
     names = app.templates.names()
     ok("templates", f"{len(names)} template(s): {', '.join(names)}")
 

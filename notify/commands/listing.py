@@ -90,7 +90,7 @@ def _types(options: GlobalOptions, out: Output) -> int:
             for p in problems:
                 out.out.print(f"  {p.type} from {p.source}: {p.error}", markup=False)
     for p in problems:
-        out.err.print(f"notify: warning: {p.message}", markup=False, highlight=False)
+        out.err.print(f"notify: warning: {p.message}", markup=False, soft_wrap=True)
     return int(ExitCode.OK)
 
 

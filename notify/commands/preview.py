@@ -8,7 +8,7 @@ from notify.app import App
 from notify.exitcodes import ExitCode
 from notify.inputs import UpdateRequest
 from notify.prepare import prepare
-from notify.report import Output, plan_document, preview_panels
+from notify.report import Output, plan_document, preview_panels, skipped_notes
 
 if TYPE_CHECKING:
     from notify.cli import GlobalOptions
@@ -18,6 +18,8 @@ def run_preview(options: GlobalOptions, request: UpdateRequest) -> int:
     app = App.load(options)
     out = Output(options)
     prepared = prepare(request, app.config, app.templates, app.existing_journal())
+    for line in skipped_notes(prepared):
+        out.note(line)
     if options.json:
         out.json(plan_document(prepared, with_content=True))
         return int(ExitCode.OK)

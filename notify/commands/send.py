@@ -21,6 +21,7 @@ from notify.report import (
     preview_panels,
     result_document,
     results_table,
+    skipped_notes,
     summary_line,
     totals,
 )
@@ -37,6 +38,8 @@ def run_send(options: GlobalOptions, request: UpdateRequest, *, assume_yes: bool
     out = Output(options)
     journal = app.existing_journal()  # preflight reads it; nothing is written before it passes
     prepared = prepare(request, app.config, app.templates, journal)
+    for line in skipped_notes(prepared):
+        out.note(line)
 
     if request.dry_run:
         if options.json:

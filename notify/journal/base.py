@@ -149,6 +149,16 @@ class Journal(ABC):
     ) -> None:
         """Record an outcome (sent / failed), after the request."""
 
+    def claim_many(self, delivery_ids: Sequence[int], owner: str) -> list[int]:
+        """`claim` for a batch's rows (one request carries them all): returns the ids claimed.
+        Backends override it to write once per batch; rows it leaves are tried with `claim`."""
+        return [i for i in delivery_ids if self.claim(i, owner)]
+
+    def finish_many(self, outcomes: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """`finish` for a batch's rows: (delivery_id, finish's keyword arguments) each."""
+        for delivery_id, fields in outcomes:
+            self.finish(delivery_id, **fields)
+
     @abstractmethod
     def get_delivery(self, delivery_id: int) -> Delivery | None: ...
 

@@ -32,7 +32,7 @@ from notify.sandbox.http import (
 )
 
 if TYPE_CHECKING:
-    from notify.sandbox.smtp import ReceivedEmail, SmtpServer
+    from notify.sandbox.smtp import RawEmail, ReceivedEmail, SmtpServer
 
 __all__ = ["EMULATORS", "Recorded", "Sandbox"]
 
@@ -107,7 +107,7 @@ class Sandbox:
         self._failures: dict[str, deque[InjectedFailure]] = {}
         self._lock = threading.Lock()
         self._recorded: list[Recorded] = []
-        self._emails: list[ReceivedEmail] = []
+        self._emails: list[ReceivedEmail | RawEmail] = []  # parsed on first look
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._http: asyncio.Server | None = None
@@ -324,8 +324,12 @@ class Sandbox:
 
     def emails(self) -> list[ReceivedEmail]:
         """Messages accepted over SMTP, in arrival order; each has .envelope_from/.rcpt_tos."""
+        from notify.sandbox.smtp import RawEmail
+
         with self._lock:
-            return list(self._emails)
+            parsed = [m.parse() if isinstance(m, RawEmail) else m for m in self._emails]
+            self._emails[:] = parsed  # each is parsed once
+            return parsed
 
     # -- called on the loop by the servers ---------------------------------------------------
 
@@ -337,14 +341,19 @@ class Sandbox:
         queue = self._failures.get(provider)
         return queue.popleft() if queue else None
 
-    def store_email(self, message: ReceivedEmail) -> None:
+    def store_email(self, message: RawEmail) -> None:
+        hook = self.on_email
+        if hook is None:
+            with self._lock:
+                self._emails.append(message)
+            return
+        parsed = message.parse()  # the hook shows it now: parse it here, once
         with self._lock:
-            self._emails.append(message)
-        if self.on_email is not None:
-            try:
-                self.on_email(message)
-            except Exception:  # a display hook must never take the server down
-                log.exception("sandbox on_email hook failed")
+            self._emails.append(parsed)
+        try:
+            hook(parsed)
+        except Exception:  # a display hook must never take the server down
+            log.exception("sandbox on_email hook failed")
 
     async def _on_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
