@@ -158,10 +158,10 @@ def load_vars_file(path_text: str) -> dict[str, Any]:
             hint="Check the path.",
         ) from None
     except UnicodeDecodeError as exc:
-        line = exc.object[: exc.start].count(b"\n") + 1
+        bad_line = exc.object[: exc.start].count(b"\n") + 1
         raise InputError(
             "the --vars file is not UTF-8 text",
-            where=Location(file=path_text, line=line),
+            where=Location(file=path_text, line=bad_line),
             hint="Save it as UTF-8.",
         ) from None
     try:

@@ -310,9 +310,23 @@ def test_secrets_never_appear_in_any_output_or_the_journal(workspace: Workspace)
 def test_ctrl_c_stops_cleanly_with_130_and_retry_finishes(workspace: Workspace) -> None:
     numbers = _many_sms_config(workspace, 40)
     workspace.sandbox.set_latency(0.15)
-    args = [sys.executable, "-m", "notify", "--config", str(workspace.config), "send",
-            "investigating", "--title", TITLE, "--message", "m", "--yes"]
-    proc = subprocess.Popen(args, cwd=workspace.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    args = [
+        sys.executable,
+        "-m",
+        "notify",
+        "--config",
+        str(workspace.config),
+        "send",
+        "investigating",
+        "--title",
+        TITLE,
+        "--message",
+        "m",
+        "--yes",
+    ]
+    proc = subprocess.Popen(
+        args, cwd=workspace.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 60
     while len(workspace.sandbox.posts("twilio")) < 8 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -325,7 +339,9 @@ def test_ctrl_c_stops_cleanly_with_130_and_retry_finishes(workspace: Workspace) 
     statuses = Counter(r["status"] for r in journal_rows(workspace))
     assert statuses["pending"] > 0 and statuses["failed"] == 0
 
-    result = invoke_process(["--config", str(workspace.config), "retry", "--yes"], cwd=workspace.path)
+    result = invoke_process(
+        ["--config", str(workspace.config), "retry", "--yes"], cwd=workspace.path
+    )
     assert result.code == 0, result.stderr
     assert set(Counter(p["to"] for p in workspace.sandbox.posts("twilio"))) == set(numbers)
     assert {r["status"] for r in journal_rows(workspace)} == {"sent"}

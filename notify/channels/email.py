@@ -56,7 +56,9 @@ _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 def one_line_header(text: str) -> str:
     """Header-safe: CR, LF and other control characters become spaces (no header injection)."""
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    if not text.isprintable():  # the rare case; checking first keeps 100,000 headers cheap
+        text = "".join(c if c.isprintable() else " " for c in text)
+    return " ".join(text.split())
 
 
 _one_line = one_line_header

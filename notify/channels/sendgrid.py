@@ -18,6 +18,7 @@ substitutions per personalization, the batch is sent as one request per distinct
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets as pyrandom
 from collections.abc import Sequence
@@ -98,7 +99,8 @@ class SendgridMailer:
         from notify.channels.email import one_line_header
 
         settings = self.channel.settings
-        subjects = {self.channel.subject_of(item.message) for item in items}
+        subject_of = functools.lru_cache(maxsize=None)(self.channel.subject_of)  # per message
+        subjects = {subject_of(item.message) for item in items}
         personalizations: list[dict[str, Any]] = []
         message_ids: list[str] = []
         for position, item in enumerate(items):
@@ -117,7 +119,7 @@ class SendgridMailer:
                 "custom_args": {"delivery_key": item.delivery_key},
             }
             if len(subjects) > 1:
-                person["subject"] = self.channel.subject_of(item.message)
+                person["subject"] = subject_of(item.message)
             if shared is not None:
                 person["substitutions"] = shared.values[position]
             personalizations.append(person)

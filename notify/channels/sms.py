@@ -163,10 +163,6 @@ class SmsChannel(Channel):
         region = self.settings.get("default_region")
         return str(region).upper() if region else None
 
-    def _normalise(self, number: str) -> str:
-        """E.164 when the number parses, else unchanged (validate_recipient then reports it)."""
-        return _e164(number, self._region()) or number
-
     def recipients(self) -> list[Recipient]:
         to = self.settings.get("to")
         # Not list(): an audience file (notify.audience.Audience) is read row by row.
