@@ -5,7 +5,7 @@ SendGrid takes up to 1,000 recipients per Mail Send request, so 100,000 recipien
 key) while the journal still gets one row per recipient. Prints the requests made, the wall time
 of `notify send` (start-up to report), and the notify process's peak memory.
 
-    python -m benchmarks.sendgrid [--count 100000] [--latency 0.05] [--concurrency 4]
+    python -m benchmarks.sendgrid [--count 100000] [--latency 0.05] [--concurrency 4] [--to csv]
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from benchmarks._common import SandboxProcess, run_notify
 from notify.sandbox.credentials import Credentials
 
 
-def config_text(base_url: str, count: int, concurrency: int) -> str:
+def config_text(base_url: str, count: int, concurrency: int, audience: str | None = None) -> str:
+    """channels.yaml for `count` recipients: listed in `to:`, or in the audience file named."""
     c = Credentials()
-    to = [f"customer{n}@example.com" for n in range(count)]
+    to = audience or json.dumps([f"customer{n}@example.com" for n in range(count)])
     return f"""version: 1
 organization: {{name: Acme Cloud, status_url: https://status.acme.example}}
 channels:
@@ -33,8 +34,16 @@ channels:
     from: "Acme Status <status@acme.example>"
     unsubscribe_url: "https://status.acme.example/unsubscribe?email={{recipient}}"
     concurrency: {concurrency}
-    to: {json.dumps(to)}
+    to: {to}
 """
+
+
+def write_audience(path: Path, count: int) -> None:
+    """A customer list as CSV: email, name and locale columns."""
+    with path.open("w", encoding="utf-8") as out:
+        out.write("email,name,locale\n")
+        for n in range(count):
+            out.write(f"customer{n}@example.com,Customer {n},en\n")
 
 
 def main() -> None:
@@ -42,6 +51,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--to", choices=("csv", "yaml"), default="csv", help="an audience file, or a `to:` list"
+    )
     args = parser.parse_args()
     with (
         SandboxProcess("--latency", str(args.latency)) as sb,
@@ -49,8 +61,12 @@ def main() -> None:
     ):
         folder = Path(tmp)
         base_url = f"{sb.info['url']}/sendgrid"
+        audience = None
+        if args.to == "csv":
+            audience = "customers.csv"
+            write_audience(folder / audience, args.count)
         (folder / "channels.yaml").write_text(
-            config_text(base_url, args.count, args.concurrency), encoding="utf-8"
+            config_text(base_url, args.count, args.concurrency, audience), encoding="utf-8"
         )
         run = run_notify(
             [
@@ -73,7 +89,8 @@ def main() -> None:
     expected = -(-args.count // 1000)
     print(
         f"sent {totals.get('sent', 0)} of {args.count} emails (exit {run.code}); "
-        f"concurrency {args.concurrency}, sandbox latency {args.latency * 1000:.0f} ms"
+        f"concurrency {args.concurrency}, sandbox latency {args.latency * 1000:.0f} ms, "
+        f"recipients in {'an audience CSV' if args.to == 'csv' else 'a YAML to: list'}"
     )
     print(
         f"requests made   {requests} (expected {expected}); by status "

@@ -275,10 +275,11 @@ def _csv_rows(handle: Any, shown: str, column: str | None) -> Iterator[Row]:
             )
         columns = [h.strip().lower() for h in header]
         _check_header(columns, shown, column)
+        repeats = _Repeats()
         for values in reader:
             number += 1
             if values and any(values):
-                fields, problem = _csv_fields(columns, values)
+                fields, problem = _csv_fields(columns, values, repeats)
                 yield Row(number, number, fields, problem=problem)
     except csv.Error as exc:
         raise ConfigError(
@@ -312,7 +313,9 @@ def _check_header(columns: list[str], shown: str, column: str | None) -> None:
         )
 
 
-def _csv_fields(columns: list[str], values: list[str]) -> tuple[dict[str, Any], RowProblem | None]:
+def _csv_fields(
+    columns: list[str], values: list[str], repeats: _Repeats
+) -> tuple[dict[str, Any], RowProblem | None]:
     width = len(columns)
     if len(values) != width:
         if len(values) > width and any(v.strip() for v in values[width:]):
@@ -330,23 +333,54 @@ def _csv_fields(columns: list[str], values: list[str]) -> tuple[dict[str, Any], 
                 return {}, RowProblem(name, f"byte {bad} is not UTF-8 text", _UTF8_HINT)
     fields: dict[str, Any] = dict(zip(columns, map(str.strip, values), strict=True))
     fields.pop("", None)  # a column without a header (a trailing comma): nothing to call it by
-    tags = fields.get("tags")
-    if tags is not None:
-        fields["tags"] = split_tags(tags)
-    return fields, None
+    return repeats.fill(fields), None
 
 
-def split_tags(value: Any) -> list[str]:
-    """`eu; vip|beta` -> ["eu", "vip", "beta"]; a YAML list is taken item by item."""
+def split_tags(value: Any) -> tuple[str, ...]:
+    """`eu; vip|beta` -> ("eu", "vip", "beta"); a YAML list is taken item by item."""
     if not value:
-        return []
+        return ()
     if isinstance(value, str) and ";" not in value and "|" not in value:
-        return [value.strip()]
-    if isinstance(value, list):
+        return (value.strip(),)
+    if isinstance(value, list | tuple):
         items = [str(item) for item in value]
     else:
         items = str(value).replace("|", ";").split(";")
-    return [text for text in map(str.strip, items) if text]
+    return tuple(text for text in map(str.strip, items) if text)
+
+
+class _Repeats:
+    """One shared object per distinct locale and tag set: 100,000 rows carry a handful of each,
+    and a copy per row would be most of their memory. Bounded, in case a column is all unique."""
+
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._locales: dict[str, str] = {}
+        self._tags: dict[Any, tuple[str, ...]] = {}
+
+    def fill(self, fields: dict[str, Any]) -> dict[str, Any]:
+        locale = fields.get("locale")
+        if isinstance(locale, str):
+            fields["locale"] = self._shared(self._locales, locale, locale)
+        raw = fields.get("tags")
+        if raw is not None:
+            key = tuple(raw) if isinstance(raw, list) else raw
+            tags = self._tags.get(key) if isinstance(key, str | tuple) else None
+            if tags is None:
+                tags = split_tags(raw)
+                if isinstance(key, str | tuple):
+                    self._shared(self._tags, key, tags)
+            fields["tags"] = tags
+        return fields
+
+    def _shared(self, cache: dict[Any, Any], key: Any, value: Any) -> Any:
+        found = cache.get(key)
+        if found is None:
+            found = value
+            if len(cache) < self.LIMIT:
+                cache[key] = value
+        return found
 
 
 def _yaml_rows(handle: Any, shown: str) -> Iterator[Row]:
@@ -364,10 +398,11 @@ def _yaml_rows(handle: Any, shown: str) -> Iterator[Row]:
             raise _not_a_list(shown, line, "the file is not a list")
         loader.get_event()
         number = 0
+        repeats = _Repeats()
         while not loader.check_event(yaml.SequenceEndEvent):
             node = loader.compose_node(None, None)
             number += 1
-            fields, problem = _yaml_fields(loader, node)
+            fields, problem = _yaml_fields(loader, node, repeats)
             yield Row(number, node.start_mark.line + 1, fields, yaml=True, problem=problem)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -394,7 +429,9 @@ def _not_a_list(shown: str, line: int, what: str) -> ConfigError:
     )
 
 
-def _yaml_fields(loader: Any, node: Any) -> tuple[dict[str, Any], RowProblem | None]:
+def _yaml_fields(
+    loader: Any, node: Any, repeats: _Repeats
+) -> tuple[dict[str, Any], RowProblem | None]:
     import yaml
 
     if not isinstance(node, yaml.MappingNode):
@@ -412,12 +449,10 @@ def _yaml_fields(loader: Any, node: Any) -> tuple[dict[str, Any], RowProblem | N
             # YAML reads +14155550100 as the number 14155550100: the + would be lost.
             return {}, RowProblem(name, "expected text, got a number", f'quote it: "+{value}"')
         fields[name] = value
-    if "tags" in fields:
-        fields["tags"] = split_tags(fields["tags"])
     for name in ("name", "locale"):
         if fields.get(name) is not None and not isinstance(fields[name], str):
             fields[name] = str(fields[name])
-    return fields, None
+    return repeats.fill(fields), None
 
 
 def _item_loader() -> type:
