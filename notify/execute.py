@@ -114,6 +114,7 @@ async def _run(
     on_done: Callable[[Outcome], None] | None,
     on_planned: Callable[[int], None] | None,
 ) -> Result:
+    from notify.channels.base import ThreadRef
     from notify.dispatch import Dispatcher, Job, Outcome
     from notify.journal import JournalSessionStore
     from notify.transport import shared_client
@@ -137,8 +138,14 @@ async def _run(
                 ),
             )
 
+        first_update = update_number == 1  # nothing to thread under: skip 100k lookups
+
         def job_for(row: Delivery, rendered: Rendered) -> Job:
-            thread = journal.thread(prepared.incident.id, row.channel, row.recipient)
+            thread = (
+                ThreadRef()
+                if first_update
+                else journal.thread(prepared.incident.id, row.channel, row.recipient)
+            )
             return Job(
                 delivery_id=row.id,
                 channel=rendered.channel,

@@ -64,6 +64,15 @@ def one_line_header(text: str) -> str:
 _one_line = one_line_header
 
 
+def _header_line(name: str, value: str) -> str:
+    """One header as EmailMessage would write it under _POLICY. Plain ASCII (the usual case)
+    goes as it is (lines may run to 998 characters); anything else through the policy's header
+    factory, for RFC 2047 encoded words and folding. Values are one line already (_one_line)."""
+    if value.isascii() and "=?" not in value:
+        return f"{name}: {value}\r\n"
+    return str(_POLICY.header_factory(name, value).fold(policy=_POLICY))
+
+
 @functools.lru_cache(maxsize=64)
 def _address_of(value: str) -> str:
     """The address in "Name <address>" (parseaddr is slow, and asked once per message)."""
@@ -135,6 +144,7 @@ class EmailChannel(Channel):
         super().__init__(name, settings)
         register_secrets(self)
         self._pool: SmtpPool | None = None
+        self._bodies: dict[Message, bytes] = {}  # compose_bytes' cache of MIME bodies
 
     # --- settings -------------------------------------------------------------------------------
 
@@ -256,6 +266,44 @@ class EmailChannel(Channel):
             msg.add_alternative(message.html, subtype="html")  # last part = preferred
         return msg
 
+    def compose_bytes(
+        self, message: Message, recipient: Recipient, thread: ThreadRef
+    ) -> tuple[bytes, str]:
+        """`compose(...).as_bytes()`, fast: the MIME body (text + HTML parts) of one rendered
+        message is built once and reused for every recipient; only the headers differ. Building
+        the whole EmailMessage per recipient was most of a 10,000-recipient send's CPU time."""
+        body = self._bodies.get(message)
+        if body is None:
+            skeleton = EmailMessage(policy=_POLICY)
+            skeleton.set_content(message.text)
+            if message.html:
+                skeleton.add_alternative(message.html, subtype="html")
+            body = skeleton.as_bytes(policy=_POLICY)  # MIME-Version, Content-* and the parts
+            if len(self._bodies) >= 32:  # per-recipient templates: keep the cache small
+                self._bodies.pop(next(iter(self._bodies)))
+            self._bodies[message] = body
+        message_id = self.new_message_id()
+        name = recipient.fields.get("name")
+        headers = [
+            ("From", _one_line(str(self.settings.get("from") or ""))),
+            (
+                "To",
+                formataddr((_one_line(str(name)), recipient.address))
+                if name
+                else recipient.address,
+            ),
+            ("Subject", self.subject_of(message)),
+            ("Date", formatdate(usegmt=True)),
+            ("Message-ID", message_id),
+        ]
+        if self.settings.get("reply_to"):
+            headers.append(("Reply-To", _one_line(str(self.settings["reply_to"]))))
+        headers += list(self.thread_headers(thread).items())
+        headers += list(self.unsubscribe_headers(recipient).items())
+        headers.append(("Auto-Submitted", "auto-generated"))
+        head = "".join(_header_line(k, v) for k, v in headers)
+        return head.encode("ascii") + body, message_id
+
     # Shared with the SendGrid path (sendgrid.py): the same headers whichever provider sends.
 
     def subject_of(self, message: Message) -> str:
@@ -325,12 +373,13 @@ class EmailChannel(Channel):
         if self._sendgrid:
             item = BatchItem(message, recipient, thread, ctx.delivery_key)
             return (await self._mailer().send([item], ctx))[0]
-        msg = self.compose(message, recipient, thread)
-        # Non-ASCII addresses need SMTPUTF8 and raw UTF-8 headers; everything else stays 7-bit.
-        ascii_only = (self._sender + recipient.address).isascii()
-        policy = _POLICY if ascii_only else _POLICY.clone(utf8=True)
-        data = msg.as_bytes(policy=policy)
-        message_id = str(msg["Message-ID"])
+        if (self._sender + recipient.address).isascii():
+            data, message_id = self.compose_bytes(message, recipient, thread)
+        else:
+            # Non-ASCII addresses need SMTPUTF8 and raw UTF-8 headers: the general path.
+            msg = self.compose(message, recipient, thread)
+            data = msg.as_bytes(policy=_POLICY.clone(utf8=True))
+            message_id = str(msg["Message-ID"])
         try:
             await self._pool_here().sendmail(self._sender, recipient.address, data)
         except Exception as exc:
