@@ -345,3 +345,56 @@ def test_ctrl_c_stops_cleanly_with_130_and_retry_finishes(workspace: Workspace) 
     assert result.code == 0, result.stderr
     assert set(Counter(p["to"] for p in workspace.sandbox.posts("twilio"))) == set(numbers)
     assert {r["status"] for r in journal_rows(workspace)} == {"sent"}
+
+
+def test_bluesky_session_is_reused_across_separate_runs(workspace: Workspace) -> None:
+    first = send(workspace, "investigating", "--to", "bluesky")
+    incident = first["incident"]["id"]
+    for template in ("identified", "resolved"):
+        args = [
+            "--config",
+            str(workspace.config),
+            "send",
+            template,
+            "--incident",
+            incident,
+            "--message",
+            "m",
+            "--to",
+            "bluesky",
+            "--yes",
+        ]
+        result = invoke_process(args, cwd=workspace.path)  # a new process each time, like cron
+        assert result.code == 0, result.stderr
+    emulator = workspace.sandbox.emulators["bluesky"]
+    assert emulator.sessions_created == 1  # createSession is rate-limited per day
+    posts = workspace.sandbox.posts("bluesky")
+    assert len(posts) == 3
+    root = {"uri": first["deliveries"][0]["provider_message_id"]}
+    assert all(p["record"]["reply"]["root"]["uri"] == root["uri"] for p in posts[1:])
+
+
+def test_opt_outs_are_skipped_counted_and_listed(workspace: Workspace) -> None:
+    assert (
+        workspace.run(
+            "suppress",
+            "add",
+            "+14155550100",
+            "--channel",
+            "customers-sms",
+            "--reason",
+            "replied STOP",
+        ).code
+        == 0
+    )
+    listed = workspace.run("suppress", "list", "--json").json()["suppressed"]
+    assert listed[0]["recipient"] == "+14155550100" and listed[0]["reason"] == "replied STOP"
+    document = send(workspace, "investigating", "--to", "customers-sms")
+    by_number = {d["recipient"]: d for d in document["deliveries"]}
+    assert by_number["+14155550100"]["status"] == "skipped"
+    assert document["totals"]["skipped"] == 1 and document["totals"]["sent"] == 1
+    assert [p["to"] for p in workspace.sandbox.posts("twilio")] == ["+442071838750"]
+    assert (
+        workspace.run("suppress", "remove", "+14155550100", "--channel", "customers-sms").code == 0
+    )
+    assert workspace.run("suppress", "list", "--json").json()["suppressed"] == []
