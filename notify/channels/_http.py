@@ -12,10 +12,9 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from notify.channels.base import Channel, Receipt
-from notify.secrets import redact, register
+from notify.secrets import redact
 
 if TYPE_CHECKING:
     import httpx
@@ -35,20 +34,8 @@ def one_line(text: object, limit: int = MAX_ERROR) -> str:
 
 
 def register_secrets(channel: Channel) -> None:
-    """Register every secret setting, so redaction holds even for channels built by hand.
-
-    A secret URL (Slack webhook) is also registered by its path and query: an error text may
-    quote the URL normalised (host lower-cased, port added), which the whole value would not match.
-    """
-    for spec_field in channel.spec.fields:
-        value = channel.settings.get(spec_field.name)
-        if not spec_field.secret or not value:
-            continue
-        register(value)
-        if spec_field.kind == "url":
-            parts = urlsplit(str(value))
-            register(parts.path.strip("/"))
-            register(parts.query)
+    """Register every secret setting (Channel.__init__ does this; kept for adapters' callers)."""
+    channel._register_secrets()
 
 
 def json_or_text(response: httpx.Response) -> Any:

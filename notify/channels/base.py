@@ -224,6 +224,26 @@ class Channel(ABC):
         # filled in), typed, plus the COMMON_FIELDS and, for HTTP types, base_url.
         self.name = name
         self.settings = dict(settings)
+        self._register_secrets()
+
+    def _register_secrets(self) -> None:
+        """Every secret setting is redacted from all output, from this one declaration, whoever
+        built the channel (the config loader, a test, a plugin). A secret URL (a webhook) is also
+        registered by its path and query: an error may quote the URL normalised (host lower-cased,
+        port added), which the whole value would not match."""
+        from urllib.parse import urlsplit
+
+        from notify.secrets import register
+
+        for spec_field in self.spec.fields:
+            value = self.settings.get(spec_field.name)
+            if not spec_field.secret or not value:
+                continue
+            register(value)
+            if spec_field.kind == "url":
+                parts = urlsplit(str(value))
+                register(parts.path.strip("/"))
+                register(parts.query)
 
     @property
     def timeout(self) -> float:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from notify.channels._http import label, register_secrets
+from notify.channels._http import label
 from notify.channels._social import Answer, failure, header_retry_after, read_answer, reset_after
 from notify.channels.base import (
     Channel,
@@ -135,10 +135,6 @@ class BlueskyChannel(Channel):
         threading="each update replies to the previous one, under the incident's first post",
         summary="a Bluesky account (or any AT Protocol PDS at base_url)",
     )
-
-    def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
-        super().__init__(name, settings)
-        register_secrets(self)
 
     @property
     def identifier(self) -> str:

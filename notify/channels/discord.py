@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from notify.channels._http import label, one_line, register_secrets, scrubbed_network_errors
+from notify.channels._http import label, one_line, scrubbed_network_errors
 from notify.channels._social import Answer, failure, header_retry_after, provider_words, read_answer
 from notify.channels.base import (
     Channel,
@@ -66,7 +66,6 @@ class DiscordChannel(Channel):
 
     def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
         super().__init__(name, settings)
-        register_secrets(self)
         # The last path segment is the webhook token: register it alone too.
         path = urlsplit(str(self.settings.get("webhook_url") or "")).path.rstrip("/")
         token = path.rsplit("/", 1)[-1]

@@ -22,7 +22,7 @@ from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from notify.channels._http import label, one_line, register_secrets
+from notify.channels._http import label, one_line
 from notify.channels.base import (
     BatchItem,
     Channel,
@@ -142,7 +142,6 @@ class EmailChannel(Channel):
 
     def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
         super().__init__(name, settings)
-        register_secrets(self)
         self._pool: SmtpPool | None = None
         self._bodies: dict[Message, bytes] = {}  # compose_bytes' cache of MIME bodies
 

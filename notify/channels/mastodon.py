@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from notify.channels._http import label, one_line, register_secrets
+from notify.channels._http import label, one_line
 from notify.channels._social import (
     Answer,
     failure,
@@ -70,10 +70,6 @@ class MastodonChannel(Channel):
         threading="each update replies to the previous update's post",
         summary="a Mastodon account, on any instance (base_url)",
     )
-
-    def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
-        super().__init__(name, settings)
-        register_secrets(self)
 
     @property
     def max_characters(self) -> int:

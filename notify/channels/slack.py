@@ -21,7 +21,6 @@ from notify.channels._http import (
     label,
     one_line,
     receipt_from_status,
-    register_secrets,
     scrubbed_network_errors,
 )
 from notify.channels.base import (
@@ -131,10 +130,6 @@ class SlackChannel(Channel):
         threading="replies in the first message's thread and edits it to show the status",
         summary="a Slack channel, through the Web API or an incoming webhook",
     )
-
-    def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
-        super().__init__(name, settings)
-        register_secrets(self)
 
     @property
     def _webhook(self) -> str | None:

@@ -19,7 +19,6 @@ from notify.channels._http import (
     label,
     one_line,
     receipt_from_status,
-    register_secrets,
     scrubbed_network_errors,
 )
 from notify.channels.base import (
@@ -108,10 +107,6 @@ class SmsChannel(Channel):
         threading="none: SMS cannot thread",
         summary="text messages through Twilio, one per recipient",
     )
-
-    def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
-        super().__init__(name, settings)
-        register_secrets(self)
 
     @property
     def _sid(self) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from notify.channels._http import register_secrets, scrubbed_network_errors
+from notify.channels._http import scrubbed_network_errors
 from notify.channels._social import failure, header_retry_after, read_answer
 from notify.channels.base import (
     Channel,
@@ -92,7 +92,6 @@ class TeamsChannel(Channel):
 
     def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
         super().__init__(name, settings)
-        register_secrets(self)
         url = str(self.settings.get("webhook_url") or "")
         for sig in parse_qs(urlsplit(url).query).get("sig", []):
             register(sig)  # the credential alone, in case a proxy echoes just the parameter

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from notify.channels._http import label, one_line, register_secrets, scrubbed_network_errors
+from notify.channels._http import label, one_line, scrubbed_network_errors
 from notify.channels._social import Answer, failure, provider_words, read_answer
 from notify.channels.base import (
     Channel,
@@ -78,10 +78,6 @@ class TelegramChannel(Channel):
         threading="each update replies to the previous update's message",
         summary="a Telegram group, supergroup or channel, through a bot",
     )
-
-    def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
-        super().__init__(name, settings)
-        register_secrets(self)
 
     def target(self) -> str:
         return str(self.settings.get("chat_id") or "")

@@ -25,7 +25,6 @@ from notify.channels._http import (
     json_dict,
     label,
     receipt_from_status,
-    register_secrets,
     scrubbed_network_errors,
 )
 from notify.channels.base import (
@@ -164,10 +163,6 @@ class WebhookChannel(Channel):
         threading="none: each update is one POST carrying the incident's update history",
         summary="a signed JSON POST to any endpoint",
     )
-
-    def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
-        super().__init__(name, settings)
-        register_secrets(self)
 
     def target(self) -> str:
         # The endpoint's origin only: paths and queries of webhook URLs often hold tokens.

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from notify.channels._http import label, one_line, register_secrets
+from notify.channels._http import label, one_line
 from notify.channels._social import (
     Answer,
     failure,
@@ -67,10 +67,6 @@ class XChannel(Channel):
         threading="each update replies to the previous update's post",
         summary="an X (Twitter) account",
     )
-
-    def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
-        super().__init__(name, settings)
-        register_secrets(self)
 
     def target(self) -> str:
         return "account"
