@@ -102,7 +102,7 @@ def main() -> None:
         report("send --dry-run --json", dry, args.count, target_s=DRY_RUN_SECONDS)
 
         if not args.send:
-            print("(a real send of every message: --send; at 1000/s it takes about 2 minutes)")
+            print("(a real send of every message: --send; its floor at 1000/s is 100 s)")
             return
         with SandboxProcess("--latency", "0", "--rate-limit", f"twilio={args.rate}") as sb:
             (folder / "channels.yaml").write_text(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
@@ -184,7 +185,8 @@ def one(
 def every(
     conn: sqlite3.Connection, cls: type[Row], sql: str, params: Sequence[Any] = ()
 ) -> list[Row]:
-    return [load(cls, row) for row in conn.execute(sql, params).fetchall()]
+    # Row by row, not fetchall(): 100,000 raw rows and their dataclasses are never both held.
+    return [load(cls, row) for row in conn.execute(sql, params)]
 
 
 def dump(obj: Incident | Update | Delivery, skip: str = "") -> dict[str, Any]:
@@ -201,6 +203,10 @@ def load(cls: type[Row], row: sqlite3.Row) -> Row:
     # By the dataclass's fields, so a later step may add columns without breaking this.
     names, json_columns = _columns(cls)
     data = {name: row[name] for name in names}
+    for name in _REPEATED:  # the same few values in every row of an update: one copy each
+        value = data.get(name)
+        if isinstance(value, str):
+            data[name] = sys.intern(value)
     for name, empty in json_columns:
         value = data[name]
         # An empty column is most rows (thread_data of a pending delivery): skip the decoder.
@@ -210,6 +216,8 @@ def load(cls: type[Row], row: sqlite3.Row) -> Row:
     return cls(**data)
 
 
+# Columns whose values repeat across an update's rows (sqlite3 returns a new str for each).
+_REPEATED = ("incident_id", "channel", "type", "status", "owner", "created_at", "updated_at")
 _COLUMNS: dict[type, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {}
 
 
