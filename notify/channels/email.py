@@ -131,6 +131,12 @@ class EmailChannel(Channel):
                 help="one-click unsubscribe URL (https) with {recipient} or {token} in it",
             ),
             Field("message_id_domain", help="domain of Message-IDs; default: the from domain"),
+            Field(
+                "skip_invalid",
+                "bool",
+                default=False,
+                help="leave an audience file's invalid rows out (reported) instead of refusing",
+            ),
         ),
         part="body",
         format="email",
