@@ -53,7 +53,7 @@ _POLL_OTHER_RUN = 0.2  # seconds between looks at a delivery another run has in 
 _SAFETY_MARGIN = 5.0  # adapters apply `timeout` themselves; this catches one that doesn't
 
 
-@dataclass
+@dataclass(slots=True)
 class Job:
     """One planned delivery, ready to send: its journal row, channel and rendered message."""
 
@@ -66,7 +66,7 @@ class Job:
     fallback_for: int | None = None  # the delivery this one rescues
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """What became of one job in this run."""
 
@@ -106,7 +106,7 @@ class DeliveryJournal(Protocol):
     def get_delivery(self, delivery_id: int) -> Delivery | None: ...
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Entry:
     job: Job
     chain: frozenset[str] = frozenset()  # channels already tried for this recipient

@@ -124,12 +124,16 @@ async def _run(
         update_info["next_update_at"] = iso(prepared.update["next_update_at"])
         incident_info = _incident_info(prepared)
 
+        stores: dict[str, JournalSessionStore] = {}  # one per channel, not one per delivery
+
         def context_for(rendered: Rendered) -> DeliveryContext:
             from notify.channels.base import DeliveryContext
 
             return DeliveryContext(
                 http=http,
-                store=JournalSessionStore(journal, rendered.channel.name),
+                store=stores.setdefault(
+                    rendered.channel.name, JournalSessionStore(journal, rendered.channel.name)
+                ),
                 incident=incident_info,
                 update=update_info,
                 org=config.organization,
@@ -139,10 +143,11 @@ async def _run(
             )
 
         first_update = update_number == 1  # nothing to thread under: skip 100k lookups
+        no_thread = ThreadRef()  # one shared empty reference, not one per delivery
 
         def job_for(row: Delivery, rendered: Rendered) -> Job:
             thread = (
-                ThreadRef()
+                no_thread
                 if first_update
                 else journal.thread(prepared.incident.id, row.channel, row.recipient)
             )
@@ -207,6 +212,7 @@ async def _run(
                 )
                 continue
             jobs.append(job_for(row, rendered))
+        rows.clear()  # the jobs hold what is needed; 100,000 journal rows need not stay alive
         if on_planned:
             on_planned(len(jobs))
         for outcome in done:

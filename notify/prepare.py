@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 CLOSED_STATUSES = frozenset({"resolved", "completed"})
 
 
-@dataclass
+@dataclass(slots=True)
 class Rendered:
     """One planned delivery: who, and exactly what they will get."""
 

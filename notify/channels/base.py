@@ -135,7 +135,7 @@ class Message:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Recipient:
     """Who one delivery goes to: an address, number, or the channel / chat / account / endpoint."""
 
@@ -153,7 +153,7 @@ class Recipient:
         return frozenset(value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ThreadRef:
     """What this incident's earlier successful deliveries on this channel and recipient left.
 
@@ -179,7 +179,7 @@ class Receipt:
     status_code: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BatchItem:
     """One delivery of a batch: what `send` takes for it, plus its own delivery key."""
 
@@ -197,7 +197,7 @@ class SessionStore(Protocol):
     def set(self, key: str, value: dict[str, Any]) -> None: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class DeliveryContext:
     """What an adapter may use besides the message: shared clients and the update it belongs to."""
 

@@ -53,7 +53,7 @@ class Update:
     context: dict[str, Any] = field(default_factory=dict)  # non-secret inputs, so retry re-renders
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedDelivery:
     """One row to write before anything is sent."""
 
@@ -65,7 +65,7 @@ class PlannedDelivery:
     error: str | None = None  # why skipped
 
 
-@dataclass
+@dataclass(slots=True)
 class Delivery:
     id: int
     update_id: int
