@@ -185,25 +185,17 @@ channels:
     return numbers
 
 
+def send_process_args(ws: Workspace, *extra: str) -> list[str]:
+    """`python -m notify send investigating ... --yes`, to run as a separate process."""
+    config = str(ws.config)
+    head = [sys.executable, "-m", "notify", "--config", config, "send", "investigating"]
+    return [*head, "--title", TITLE, "--message", "m", "--yes", *extra]
+
+
 def test_killed_run_is_finished_by_retry_without_double_sends(workspace: Workspace) -> None:
     numbers = _many_sms_config(workspace, 60)
     workspace.sandbox.set_latency(0.15)
-    args = [
-        sys.executable,
-        "-m",
-        "notify",
-        "--config",
-        str(workspace.config),
-        "send",
-        "investigating",
-        "--title",
-        TITLE,
-        "--message",
-        "m",
-        "--yes",
-        "--key",
-        "kill-test",
-    ]
+    args = send_process_args(workspace, "--key", "kill-test")
     proc = subprocess.Popen(
         args, cwd=workspace.path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -233,22 +225,7 @@ def test_killed_run_is_finished_by_retry_without_double_sends(workspace: Workspa
 def test_two_runs_with_one_key_send_once_between_them(workspace: Workspace) -> None:
     numbers = _many_sms_config(workspace, 30)
     workspace.sandbox.set_latency(0.05)
-    args = [
-        sys.executable,
-        "-m",
-        "notify",
-        "--config",
-        str(workspace.config),
-        "send",
-        "investigating",
-        "--title",
-        TITLE,
-        "--message",
-        "m",
-        "--yes",
-        "--key",
-        "one-key",
-    ]
+    args = send_process_args(workspace, "--key", "one-key")
     procs = [
         subprocess.Popen(
             args, cwd=workspace.path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -310,20 +287,7 @@ def test_secrets_never_appear_in_any_output_or_the_journal(workspace: Workspace)
 def test_ctrl_c_stops_cleanly_with_130_and_retry_finishes(workspace: Workspace) -> None:
     numbers = _many_sms_config(workspace, 40)
     workspace.sandbox.set_latency(0.15)
-    args = [
-        sys.executable,
-        "-m",
-        "notify",
-        "--config",
-        str(workspace.config),
-        "send",
-        "investigating",
-        "--title",
-        TITLE,
-        "--message",
-        "m",
-        "--yes",
-    ]
+    args = send_process_args(workspace)
     proc = subprocess.Popen(
         args, cwd=workspace.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
