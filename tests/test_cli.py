@@ -171,3 +171,46 @@ def test_brackets_in_user_text_are_printed_as_written(workspace) -> None:  # typ
     incident = workspace.run("incidents", "--json").json()["incidents"][0]["id"]
     shown = workspace.run("show", incident)
     assert title in shown.stdout
+
+
+def test_init_writes_a_starter_that_checks_and_previews(tmp_path: Path) -> None:
+    result = invoke(["init", str(tmp_path)])
+    assert result.code == 0, result.stderr
+    config = tmp_path / "channels.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert "${SLACK_BOT_TOKEN" in text  # credentials come from the environment, not the file
+    assert sorted(p.name for p in (tmp_path / "templates").glob("*.j2")) == sorted(
+        f"{name}.j2"
+        for name in (
+            "investigating",
+            "identified",
+            "monitoring",
+            "update",
+            "resolved",
+            "maintenance-scheduled",
+            "maintenance-started",
+            "maintenance-completed",
+        )
+    )
+    assert invoke(["--config", str(config), "check"]).code == 0
+    preview = invoke(
+        [
+            "--config",
+            str(config),
+            "preview",
+            "resolved",
+            "--incident",
+            "x",
+            "--title",
+            "Checkout errors",
+            "--message",
+            "Payments work again.",
+            "--json",
+        ]
+    )
+    assert preview.code == 0, preview.stderr
+    channels = {d["channel"] for d in preview.json()["deliveries"]}
+    assert {"status-email", "customers-sms", "ops-slack"} <= channels
+    assert not (tmp_path / ".notify").exists()  # preview records nothing
+    again = invoke(["init", str(tmp_path)])
+    assert again.code == 2 and "--force" in again.stderr
