@@ -54,54 +54,40 @@ def _merge_global(ctx: click.Context, name: str, value: Any) -> Any:
     return value
 
 
+# (declarations, GlobalOptions attribute, click settings) of each global option.
+_GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], str, dict[str, Any]], ...] = (
+    (
+        ("--config",),
+        "config",
+        {
+            "metavar": "FILE",
+            "help": "channels.yaml (default: $NOTIFY_CONFIG, else ./channels.yaml).",
+        },
+    ),
+    (
+        ("--journal",),
+        "journal",
+        {
+            "metavar": "PATH",
+            "help": "Journal database (default: $NOTIFY_JOURNAL, else the config's).",
+        },
+    ),
+    (("--json",), "json", {"is_flag": True, "help": "Print one JSON document on stdout."}),
+    (("-v", "--verbose"), "verbose", {"count": True, "help": "More detail; tracebacks on errors."}),
+    (("-q", "--quiet"), "quiet", {"is_flag": True, "help": "Only errors (and --json output)."}),
+)
+
+
 def global_options(func: F) -> F:
     """Add --config/--journal/--json/-v/-q to a command as well as to the group."""
-    options = [
-        click.option(
-            "--config",
-            "config",
-            metavar="FILE",
+    for decls, attribute, settings in reversed(_GLOBAL_OPTIONS):
+        func = click.option(
+            *decls,
+            f"global_{attribute}",
             expose_value=False,
-            callback=lambda c, p, v: _merge_global(c, "config", v),
-            help="channels.yaml to use (default: $NOTIFY_CONFIG, else ./channels.yaml).",
-        ),
-        click.option(
-            "--journal",
-            "journal",
-            metavar="PATH",
-            expose_value=False,
-            callback=lambda c, p, v: _merge_global(c, "journal", v),
-            help="Journal database (default: $NOTIFY_JOURNAL, else the config's journal:).",
-        ),
-        click.option(
-            "--json",
-            "json_output",
-            is_flag=True,
-            expose_value=False,
-            callback=lambda c, p, v: _merge_global(c, "json", v),
-            help="Print one JSON document on stdout.",
-        ),
-        click.option(
-            "-v",
-            "--verbose",
-            "verbose",
-            count=True,
-            expose_value=False,
-            callback=lambda c, p, v: _merge_global(c, "verbose", v),
-            help="More detail; tracebacks on errors.",
-        ),
-        click.option(
-            "-q",
-            "--quiet",
-            "quiet",
-            is_flag=True,
-            expose_value=False,
-            callback=lambda c, p, v: _merge_global(c, "quiet", v),
-            help="Only errors (and --json output).",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
+            callback=lambda c, p, v, attribute=attribute: _merge_global(c, attribute, v),
+            **settings,
+        )(func)
     return func
 
 
