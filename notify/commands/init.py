@@ -47,7 +47,7 @@ def run_init(options: GlobalOptions, directory: str, *, force: bool) -> int:
         out.json({"written": [str(config_path), *(str(templates_dir / s.name) for s in shipped)]})
     else:
         for line in written:
-            out.out.print(f"wrote {line}")
+            out.note(f"wrote {line}")  # progress for people: stderr, silenced by -q
         out.note(
             "next: edit channels.yaml (set the ${VARS} it names), then `notify check` and "
             '`notify preview investigating --title "..." --message "..."`.'
