@@ -230,8 +230,10 @@ class Channel(ABC):
         """Every secret setting is redacted from all output, from this one declaration, whoever
         built the channel (the config loader, a test, a plugin). A secret URL (a webhook) is also
         registered by its path and query: an error may quote the URL normalised (host lower-cased,
-        port added), which the whole value would not match."""
-        from urllib.parse import urlsplit
+        port added), which the whole value would not match. Its last path segment and each long
+        query value are registered alone too: that is where webhook credentials sit (Slack's and
+        Discord's tokens, a Teams Workflows `sig=`), and a proxy may echo just that part."""
+        from urllib.parse import parse_qsl, urlsplit
 
         from notify.secrets import register
 
@@ -244,6 +246,11 @@ class Channel(ABC):
                 parts = urlsplit(str(value))
                 register(parts.path.strip("/"))
                 register(parts.query)
+                pieces = [parts.path.rstrip("/").rsplit("/", 1)[-1]]
+                pieces += [v for _, v in parse_qsl(parts.query)]
+                for piece in pieces:
+                    if len(piece) >= 16:  # credentials are long; short ones are ordinary words
+                        register(piece)
 
     @property
     def timeout(self) -> float:

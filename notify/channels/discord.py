@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from notify.channels._http import label, one_line, scrubbed_network_errors
 from notify.channels._social import Answer, failure, header_retry_after, provider_words, read_answer
@@ -25,7 +24,6 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
-from notify.secrets import register
 
 MAX_CONTENT = 2000
 MAX_USERNAME = 80
@@ -63,14 +61,6 @@ class DiscordChannel(Channel):
         threading="forum: true posts each incident as a forum thread; else plain messages",
         summary="a Discord channel or forum, through a webhook",
     )
-
-    def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
-        super().__init__(name, settings)
-        # The last path segment is the webhook token: register it alone too.
-        path = urlsplit(str(self.settings.get("webhook_url") or "")).path.rstrip("/")
-        token = path.rsplit("/", 1)[-1]
-        if len(token) >= 20:
-            register(token)
 
     def target(self) -> str:
         return "webhook"

@@ -7,9 +7,8 @@ edited nor threaded: every update is a new card that shows the current status.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from notify.channels._http import scrubbed_network_errors
 from notify.channels._social import failure, header_retry_after, read_answer
@@ -24,7 +23,6 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
-from notify.secrets import register
 
 MAX_BYTES = 28_000  # Teams refuses messages over about 28 KB
 AUTH_HINT = "check the Workflows URL (its sig= parameter) in channels.yaml"
@@ -89,12 +87,6 @@ class TeamsChannel(Channel):
         threading="none: Workflows returns no message id, so each update is a new card",
         summary="a Teams channel or chat, as an Adaptive Card via a Workflows webhook",
     )
-
-    def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
-        super().__init__(name, settings)
-        url = str(self.settings.get("webhook_url") or "")
-        for sig in parse_qs(urlsplit(url).query).get("sig", []):
-            register(sig)  # the credential alone, in case a proxy echoes just the parameter
 
     def target(self) -> str:
         return "workflow"
