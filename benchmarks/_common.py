@@ -14,6 +14,16 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The update every delivery benchmark sends.
+SEND_ARGS = [
+    "send",
+    "investigating",
+    "--title",
+    "Checkout errors",
+    "--message",
+    "Card payments fail.",
+]
+
 
 class SandboxProcess:
     def __init__(self, *args: str) -> None:

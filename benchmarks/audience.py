@@ -15,7 +15,7 @@ import csv
 import tempfile
 from pathlib import Path
 
-from benchmarks._common import Run, SandboxProcess, run_notify
+from benchmarks._common import SEND_ARGS, Run, SandboxProcess, run_notify
 from notify.sandbox.credentials import Credentials
 
 DRY_RUN_SECONDS = 10.0
@@ -56,16 +56,6 @@ channels:
     concurrency: {concurrency}
     to: customers.csv
 """
-
-
-SEND_ARGS = [
-    "send",
-    "investigating",
-    "--title",
-    "Checkout errors",
-    "--message",
-    "Card payments fail.",
-]
 
 
 def report(what: str, run: Run, count: int, *, target_s: float | None) -> None:

@@ -13,7 +13,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from benchmarks._common import SandboxProcess, run_notify
+from benchmarks._common import SEND_ARGS, SandboxProcess, run_notify
 from notify.sandbox.credentials import Credentials
 
 
@@ -47,19 +47,7 @@ channels:
 """,
             encoding="utf-8",
         )
-        run = run_notify(
-            [
-                "send",
-                "investigating",
-                "--title",
-                "Checkout errors",
-                "--message",
-                "Card payments fail.",
-                "--yes",
-                "--json",
-            ],
-            folder,
-        )
+        run = run_notify([*SEND_ARGS, "--yes", "--json"], folder)
         everything = sb.stats()
         stats = everything.get("twilio", {})
         window = everything.get("window", {}).get("twilio", {})

@@ -15,7 +15,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from benchmarks._common import SandboxProcess, run_notify
+from benchmarks._common import SEND_ARGS, SandboxProcess, run_notify
 from notify.sandbox.credentials import Credentials
 
 
@@ -68,19 +68,7 @@ def main() -> None:
         (folder / "channels.yaml").write_text(
             config_text(base_url, args.count, args.concurrency, audience), encoding="utf-8"
         )
-        run = run_notify(
-            [
-                "send",
-                "investigating",
-                "--title",
-                "Checkout errors",
-                "--message",
-                "Card payments fail.",
-                "--yes",
-                "--json",
-            ],
-            folder,
-        )
+        run = run_notify([*SEND_ARGS, "--yes", "--json"], folder)
         everything = sb.stats()
         stats = everything.get("sendgrid", {})
         window = everything.get("window", {}).get("sendgrid", {})
