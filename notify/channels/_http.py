@@ -33,11 +33,6 @@ def one_line(text: object, limit: int = MAX_ERROR) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def register_secrets(channel: Channel) -> None:
-    """Register every secret setting (Channel.__init__ does this; kept for adapters' callers)."""
-    channel._register_secrets()
-
-
 def json_or_text(response: httpx.Response) -> Any:
     """The body as parsed JSON when it is JSON, else its text ("ok", an HTML error page)."""
     text = response.text

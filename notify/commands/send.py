@@ -116,12 +116,16 @@ def run_retry(
     out = Output(options)
     journal = journal_for_history(options)
     rows = journal.deliveries(incident_id=incident, statuses=RETRYABLE_STATUSES)
-    update_ids = sorted({r.update_id for r in rows})
-    updates = []
-    for update_id in update_ids:
-        found = [u for u in journal.updates(_incident_of(rows, update_id)) if u.id == update_id]
-        if found and (key is None or found[0].key == key):
-            updates.append(found[0])
+    update_ids = {r.update_id for r in rows}
+    updates = sorted(
+        (
+            u
+            for incident_id in {r.incident_id for r in rows}  # one query per incident
+            for u in journal.updates(incident_id)
+            if u.id in update_ids and (key is None or u.key == key)
+        ),
+        key=lambda u: u.id,  # oldest first, as they were sent
+    )
     if not updates:
         if options.json:
             out.json({"updates": [], "totals": totals([])})
@@ -145,10 +149,6 @@ def run_retry(
     if len(results) == 1:
         return report_result(results[0], out)
     return _report_many(results, out)
-
-
-def _incident_of(rows: list[Any], update_id: int) -> str:
-    return next(r.incident_id for r in rows if r.update_id == update_id)
 
 
 def _report_many(results: list[Result], out: Output) -> int:
