@@ -16,10 +16,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def specs_path() -> Path:
+    """Where the providers' specs are looked for: $NOTIFY_SPECS, else ../shared/specs."""
+    env = os.environ.get("NOTIFY_SPECS")
+    return Path(env) if env else ROOT.parent / "shared" / "specs"
+
+
 def specs_dir() -> Path | None:
     """../shared/specs beside the project, or $NOTIFY_SPECS; None in a user's clone."""
-    env = os.environ.get("NOTIFY_SPECS")
-    path = Path(env) if env else ROOT.parent / "shared" / "specs"
+    path = specs_path()
     return path if path.is_dir() else None
 
 
@@ -127,7 +132,7 @@ class Workspace:
 @pytest.fixture
 def workspace(tmp_path: Path, sandbox: Any) -> Workspace:
     """A folder with a channels.yaml for every channel type, pointed at the sandbox."""
-    from notify.commands.demo import demo_config_text
+    from notify.cli.demo import demo_config_text
 
     sandbox.reset()
     ws = Workspace(tmp_path, sandbox)

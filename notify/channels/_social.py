@@ -1,6 +1,6 @@
 """Helpers the chat and social adapters share (teams, discord, telegram, mastodon, bluesky, x).
 
-On top of notify.channels._http (labels, redaction, network-error scrubbing) they read a
+On top of notify.channels.http (labels, redaction, network-error scrubbing) they read a
 provider's answer once (status, headers, JSON or text), find the provider's own words for a
 failure in the error shapes these APIs use, and turn both into a one-line, secret-free `Receipt`.
 """
@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from notify.channels._http import is_retryable_status, label, one_line
 from notify.channels.base import Channel, Receipt
+from notify.channels.http import is_retryable_status, label, one_line
 
 if TYPE_CHECKING:
     import httpx
@@ -74,14 +74,14 @@ def provider_words(answer: Answer) -> str:
 
 def header_retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds from a standard Retry-After header (seconds or HTTP-date)."""
-    from notify.backoff import parse_retry_after
+    from notify.delivery.backoff import parse_retry_after
 
     return parse_retry_after(headers.get("retry-after"))
 
 
 def reset_after(value: str | float | int | None) -> float | None:
     """Seconds until a rate-limit reset given as epoch seconds or an ISO-8601 time."""
-    from notify.backoff import seconds_until
+    from notify.delivery.backoff import seconds_until
 
     if value is None or value == "":
         return None

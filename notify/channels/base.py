@@ -23,8 +23,38 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from notify.model import (  # re-exported: adapters and plugins import them from here
+    BatchItem,
+    Length,
+    Message,
+    Receipt,
+    Recipient,
+    SessionStore,
+    ThreadRef,
+)
+
+__all__ = [
+    "BASE_URL_FIELD",
+    "COMMON_FIELDS",
+    "BatchItem",
+    "Channel",
+    "ChannelCheckError",
+    "ChannelSpec",
+    "DeliveryContext",
+    "Field",
+    "FieldKind",
+    "Format",
+    "Length",
+    "Message",
+    "Part",
+    "Receipt",
+    "Recipient",
+    "SessionStore",
+    "ThreadRef",
+]
 
 if TYPE_CHECKING:
     import httpx
@@ -91,110 +121,6 @@ class ChannelSpec:
     default_base_url: str | None = None
     threading: str = "none"  # one line for docs / `channels --types`: how later updates thread
     summary: str = ""  # one line: what the type delivers to
-
-
-@dataclass(frozen=True)
-class Length:
-    """A rendered message's length as its channel counts it, with the channel's limit."""
-
-    value: int
-    limit: int
-    unit: str  # "segments", "weighted", "graphemes", "characters", "bytes"
-    detail: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"encoding": "GSM-7"}
-
-    @property
-    def ok(self) -> bool:
-        return self.value <= self.limit
-
-    def describe(self) -> str:
-        extra = ", ".join(f"{k} {v}" for k, v in self.detail.items())
-        text = f"{self.value}/{self.limit} {self.unit}"
-        return f"{text} ({extra})" if extra else text
-
-    def to_json(self) -> dict[str, Any]:
-        return {"value": self.value, "limit": self.limit, "unit": self.unit, **self.detail}
-
-
-@dataclass(frozen=True)
-class Message:
-    """What one channel sends, already in its own format (see `ChannelSpec.format`)."""
-
-    text: str  # plain (sms, social), mrkdwn, Telegram HTML, Discord/Teams markdown, email text part
-    subject: str | None = None  # email subject; chat title; single line, no CR/LF
-    html: str | None = None  # email HTML part
-    status: str | None = None  # the incident status this update sets (cards, Slack root edit)
-    link: str | None = None  # the status page link (kept by truncation, shown on cards)
-
-    def rendered(self) -> dict[str, Any]:
-        """The fields that would go out, for `preview --json`."""
-        out: dict[str, Any] = {"text": self.text}
-        if self.subject is not None:
-            out["subject"] = self.subject
-        if self.html is not None:
-            out["html"] = self.html
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """Who one delivery goes to: an address, number, or the channel / chat / account / endpoint."""
-
-    address: str
-    fields: Mapping[str, Any] = field(default_factory=dict)  # `recipient.*` in templates
-
-    @property
-    def locale(self) -> str | None:
-        value = self.fields.get("locale")
-        return str(value) if value else None
-
-    @property
-    def tags(self) -> frozenset[str]:
-        value = self.fields.get("tags") or ()
-        return frozenset(value)
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadRef:
-    """What this incident's earlier successful deliveries on this channel and recipient left.
-
-    Each entry is the `Receipt.thread_data` of one earlier delivery (plus "provider_message_id").
-    Empty for an incident's first update: the adapter then starts a thread.
-    """
-
-    root: Mapping[str, Any] | None = None  # the incident's first delivery here
-    previous: Mapping[str, Any] | None = None  # the latest one
-    history: tuple[Mapping[str, Any], ...] = ()  # all of them, oldest first (email References)
-
-
-@dataclass
-class Receipt:
-    """A provider's answer, as the dispatcher needs it."""
-
-    ok: bool
-    provider_message_id: str | None = None
-    thread_data: dict[str, Any] = field(default_factory=dict)  # kept for later updates; no secrets
-    error: str | None = None  # one line: what the provider said and what to check; no secrets
-    retryable: bool = False  # 429, 5xx, timeouts, dropped connections
-    retry_after: float | None = None  # seconds the provider asked us to wait, when it said
-    status_code: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BatchItem:
-    """One delivery of a batch: what `send` takes for it, plus its own delivery key."""
-
-    message: Message
-    recipient: Recipient
-    thread: ThreadRef
-    delivery_key: str  # DeliveryContext.delivery_key of this delivery (ctx carries the first's)
-
-
-class SessionStore(Protocol):
-    """Small persistent key-value store (journal-backed) for provider sessions (Bluesky)."""
-
-    def get(self, key: str) -> dict[str, Any] | None: ...
-
-    def set(self, key: str, value: dict[str, Any]) -> None: ...
 
 
 @dataclass(slots=True)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from notify.channels._http import label
 from notify.channels._social import Answer, failure, header_retry_after, read_answer, reset_after
 from notify.channels.base import (
     Channel,
@@ -28,6 +27,7 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
+from notify.channels.http import label
 from notify.secrets import register
 
 MAX_GRAPHEMES = 300

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from notify.channels._http import label, one_line, scrubbed_network_errors
 from notify.channels._social import Answer, failure, header_retry_after, provider_words, read_answer
 from notify.channels.base import (
     Channel,
@@ -24,6 +23,7 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
+from notify.channels.http import label, one_line, scrubbed_network_errors
 
 MAX_CONTENT = 2000
 MAX_USERNAME = 80

@@ -22,7 +22,6 @@ from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from notify.channels._http import label, one_line
 from notify.channels.base import (
     BatchItem,
     Channel,
@@ -36,6 +35,7 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
+from notify.channels.http import label, one_line
 from notify.channels.smtp_pool import (
     SmtpPool,
     SmtpSettings,

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from notify.channels._http import label, one_line
 from notify.channels._social import (
     Answer,
     failure,
@@ -34,6 +33,7 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
+from notify.channels.http import label, one_line
 
 DEFAULT_MAX_CHARACTERS = 500
 AUTH_HINT = "check the access token in channels.yaml and its write:statuses scope"

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
-from notify.channels._http import (
+from notify.channels.base import BatchItem, ChannelCheckError, DeliveryContext, Message, Receipt
+from notify.channels.http import (
     body_snippet,
     failed,
     json_dict,
@@ -35,7 +36,6 @@ from notify.channels._http import (
     receipt_from_status,
     scrubbed_network_errors,
 )
-from notify.channels.base import BatchItem, ChannelCheckError, DeliveryContext, Message, Receipt
 
 if TYPE_CHECKING:
     import httpx

@@ -14,15 +14,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from notify.channels._http import (
-    body_snippet,
-    failed,
-    json_dict,
-    label,
-    one_line,
-    receipt_from_status,
-    scrubbed_network_errors,
-)
 from notify.channels.base import (
     Channel,
     ChannelCheckError,
@@ -34,6 +25,15 @@ from notify.channels.base import (
     Receipt,
     Recipient,
     ThreadRef,
+)
+from notify.channels.http import (
+    body_snippet,
+    failed,
+    json_dict,
+    label,
+    one_line,
+    receipt_from_status,
+    scrubbed_network_errors,
 )
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from notify.channels._http import failed, one_line
 from notify.channels.base import Receipt
+from notify.channels.http import failed, one_line
 
 if TYPE_CHECKING:
     import aiosmtplib

@@ -10,7 +10,6 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from notify.channels._http import scrubbed_network_errors
 from notify.channels._social import failure, header_retry_after, read_answer
 from notify.channels.base import (
     Channel,
@@ -23,6 +22,7 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
+from notify.channels.http import scrubbed_network_errors
 
 MAX_BYTES = 28_000  # Teams refuses messages over about 28 KB
 AUTH_HINT = "check the Workflows URL (its sig= parameter) in channels.yaml"

@@ -10,7 +10,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from notify.channels._http import label, one_line, scrubbed_network_errors
 from notify.channels._social import Answer, failure, provider_words, read_answer
 from notify.channels.base import (
     Channel,
@@ -24,6 +23,7 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
+from notify.channels.http import label, one_line, scrubbed_network_errors
 
 MAX_TEXT = 4096  # UTF-16 code units of the text after entity parsing
 AUTH_HINT = "check the bot token in channels.yaml (from @BotFather)"

@@ -19,14 +19,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from notify import __version__
-from notify.channels._http import (
-    body_snippet,
-    failed,
-    json_dict,
-    label,
-    receipt_from_status,
-    scrubbed_network_errors,
-)
 from notify.channels.base import (
     Channel,
     ChannelSpec,
@@ -37,6 +29,14 @@ from notify.channels.base import (
     Receipt,
     Recipient,
     ThreadRef,
+)
+from notify.channels.http import (
+    body_snippet,
+    failed,
+    json_dict,
+    label,
+    receipt_from_status,
+    scrubbed_network_errors,
 )
 
 SIGNATURE_HEADER = "X-Notify-Signature"

@@ -11,7 +11,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from notify.channels._http import label, one_line
 from notify.channels._social import (
     Answer,
     failure,
@@ -32,6 +31,7 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
+from notify.channels.http import label, one_line
 
 AUTH_HINT = "check the four X credentials and that the app has Read and Write permission"
 DUPLICATE = (

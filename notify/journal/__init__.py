@@ -63,7 +63,7 @@ def open_journal(path: Path) -> Journal:
 
 
 class JournalSessionStore:
-    """notify.channels.base.SessionStore over the journal's kv table, one namespace per channel."""
+    """notify.model.SessionStore over the journal's kv table, one namespace per channel."""
 
     def __init__(self, journal: Journal, namespace: str) -> None:
         self.journal = journal

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from notify.channels.base import ThreadRef
+from notify.model import ThreadRef
 
 PENDING = "pending"
 IN_FLIGHT = "unknown"  # claimed by a run; stays `unknown` if that run dies mid-request

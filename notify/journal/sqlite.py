@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from notify.channels.base import ThreadRef
 from notify.errors import JournalError, Location
 from notify.journal import claim_abandoned
 from notify.journal.base import (
@@ -35,6 +34,7 @@ from notify.journal.base import (
     Update,
 )
 from notify.journal.migrations import dump, every, insert, migrate, one
+from notify.model import ThreadRef
 from notify.secrets import redact
 
 BUSY_TIMEOUT_S = 10.0

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from notify.channels.base import Message
+from notify.model import Message
 from notify.render.marks import break_broadcasts, strip_marks
 from notify.render.templates import clean_subject
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from notify.channels.base import Length
+from notify.model import Length
 from notify.render.marks import URL_RE
 
 # GSM 03.38 basic character set (ESC, 0x1B, is left out: it only introduces the extension table).

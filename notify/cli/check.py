@@ -1,0 +1,151 @@
+"""`notify check`: everything validated offline, and with --online, each channel's credentials."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from notify.audience import skipped_rows, skipped_summary
+from notify.cli.app import App
+from notify.cli.report import Output
+from notify.delivery.inputs import UpdateRequest
+from notify.errors import ConfigError, PreflightError, TemplateError
+from notify.exitcodes import ExitCode
+from notify.secrets import redact
+
+if TYPE_CHECKING:
+    from notify.cli import GlobalOptions
+    from notify.config.model import ChannelConfig
+    from notify.journal.base import Journal
+
+SAMPLE_TITLE = "Example incident"
+SAMPLE_MESSAGE = "We are looking into reports of errors when customers check out."
+
+
+def run_check(options: GlobalOptions, *, online: bool) -> int:
+    from notify.delivery.prepare import prepare
+
+    out = Output(options)
+    try:
+        app = App.load(options)  # config problems: exit 2, each with file, line and fix
+    except ConfigError as exc:
+        problems = getattr(exc, "problems", None) or [str(exc)]
+        if len(problems) == 1:
+            raise
+        for problem in problems:  # a check lists every problem, not only the first
+            click.echo(f"notify: error: {redact(problem)}", err=True)
+        raise ConfigError(
+            f"{len(problems)} problems in the config (above); fix them and check again"
+        ) from None
+    config = app.config
+    findings: list[dict[str, Any]] = []
+
+    def ok(what: str, detail: str) -> None:
+        findings.append({"check": what, "ok": True, "detail": detail})
+
+    enabled = [c for c in config.channels.values() if c.enabled]
+    ok(
+        "config",
+        f"{config.path}: {len(config.channels)} channel(s), {len(enabled)} enabled, "
+        f"{len(config.groups)} group(s)",
+    )
+    recipients = sum(len(c.channel.recipients()) for c in config.channels.values())
+    skipped = [s for c in config.channels.values() for s in skipped_rows(c.channel.settings)]
+    valid = (
+        f"{recipients} valid recipient(s)" if skipped else f"{recipients} recipient(s), all valid"
+    )
+    ok("recipients", "; ".join([valid, *skipped_summary(skipped)]))
+    names = app.templates.names()
+    ok("templates", f"{len(names)} template(s): {', '.join(names)}")
+
+    # Every template renders for every channel with nothing but a title and a message.
+    for name in names:
+        request = UpdateRequest(
+            template=name, title=SAMPLE_TITLE, message=SAMPLE_MESSAGE, dry_run=True
+        )
+        try:
+            prepare(request, config, app.templates, None)
+        except (TemplateError, PreflightError) as exc:
+            raise type(exc)(f"template {name!r} with a sample update: {exc}") from None
+    ok(
+        "rendering",
+        "every template renders for every channel within its limits "
+        f"({len(names)} x {len(config.channels)})",
+    )
+    ok("journal", f"{config.journal_path}")
+
+    failed = False
+    if online:
+        for name, result, good in asyncio.run(
+            _online(list(config.channels.values()), app.existing_journal())
+        ):
+            findings.append({"check": f"online: {name}", "ok": good, "detail": result})
+            failed = failed or not good
+
+    from rich.markup import escape
+
+    if options.json:
+        out.json({"ok": not failed, "checks": findings})
+    else:
+        for f in findings:
+            mark = "[green]✓[/]" if f["ok"] else "[red]✗[/]"
+            out.out.print(f"{mark} {escape(f['check'])}: {escape(str(f['detail']))}")
+        if not failed:
+            out.note(
+                "everything checks out."
+                if online
+                else "everything checks out offline; "
+                "`notify check --online` also proves credentials."
+            )
+    return int(ExitCode.INVALID_INPUT if failed else ExitCode.OK)
+
+
+async def _online(
+    channels: list[ChannelConfig], journal: Journal | None
+) -> list[tuple[str, str, bool]]:
+    import httpx
+
+    from notify.channels.base import ChannelCheckError, DeliveryContext
+    from notify.journal import JournalSessionStore
+    from notify.secrets import redact
+
+    class _MemoryStore:
+        def __init__(self) -> None:
+            self.data: dict[str, dict[str, Any]] = {}
+
+        def get(self, key: str) -> dict[str, Any] | None:
+            return self.data.get(key)
+
+        def set(self, key: str, value: dict[str, Any]) -> None:
+            self.data[key] = value
+
+    async with httpx.AsyncClient() as http:
+
+        async def one(channel: ChannelConfig) -> tuple[str, str, bool]:
+            ctx = DeliveryContext(
+                http=http,
+                # A journal that exists already keeps provider sessions (Bluesky logins are
+                # rate-limited per day); a check never creates one.
+                store=JournalSessionStore(journal, channel.name) if journal else _MemoryStore(),
+                incident={},
+                update={},
+                org={},
+                delivery_key="check",
+            )
+            try:
+                detail = await channel.channel.check_online(ctx)
+                return channel.name, redact(detail), True
+            except ChannelCheckError as exc:
+                return channel.name, redact(str(exc)), False
+            except (httpx.HTTPError, OSError) as exc:
+                return (
+                    channel.name,
+                    redact(f"cannot reach the provider: {type(exc).__name__}: {exc}"),
+                    False,
+                )
+            finally:
+                await channel.channel.close()
+
+        return list(await asyncio.gather(*(one(c) for c in channels if c.enabled)))

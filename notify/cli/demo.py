@@ -1,0 +1,287 @@
+"""`notify demo`: a sample incident through every real adapter into an in-process sandbox.
+
+Three updates (investigating, identified, resolved) go out over every channel type; then the demo
+shows what each emulated provider received, with the threads and reply chains it recorded.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from notify.cli.report import Output, summary_line
+from notify.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from notify.cli import GlobalOptions
+    from notify.sandbox import Sandbox
+
+STEPS = [
+    (
+        "investigating",
+        "We are seeing errors for some customers at checkout and are investigating.",
+        {"workaround": "Orders placed by phone are not affected."},
+        "30m",
+    ),
+    (
+        "identified",
+        "A database failover left the payments service with stale connections; "
+        "we are restarting it.",
+        {},
+        "30m",
+    ),
+    (
+        "resolved",
+        "Payments are working normally again. Orders that failed were not charged.",
+        {"compensation": "a 10% credit on this month's invoice"},
+        None,
+    ),
+]
+
+DEMO_TITLE = "Checkout errors"
+
+
+def demo_config_text(sb: Sandbox) -> str:
+    from notify.sandbox.credentials import Credentials
+
+    c = Credentials()
+    return f"""\
+version: 1
+organization:
+  name: Acme Cloud
+  status_url: https://status.acme.example
+timezone: UTC
+channels:
+  status-email:
+    type: email
+    host: {sb.smtp_host}
+    port: {sb.smtp_port}
+    security: none
+    username: {c.smtp_username}
+    password: {c.smtp_password}
+    from: "Acme Status <status@acme.example>"
+    to: [oncall@acme.example, cto@acme.example]
+  customers-sms:
+    type: sms
+    base_url: {sb.base_url("twilio")}
+    account_sid: {c.twilio_account_sid}
+    auth_token: {c.twilio_auth_token}
+    from: "+15005550006"
+    to: ["+14155550100", "+442071838750"]
+    rate_limit: 10/s
+  ops-slack:
+    type: slack
+    base_url: {sb.base_url("slack")}
+    token: {c.slack_token}
+    channel: C0SANDBOX01
+  it-teams:
+    type: teams
+    webhook_url: {sb.webhook_url("teams")}
+  community-discord:
+    type: discord
+    webhook_url: {sb.webhook_url("discord")}
+  status-telegram:
+    type: telegram
+    base_url: {sb.base_url("telegram")}
+    token: {c.telegram_token}
+    chat_id: "{c.telegram_chat_id}"
+  mastodon:
+    type: mastodon
+    base_url: {sb.base_url("mastodon")}
+    token: {c.mastodon_token}
+    visibility: public
+  bluesky:
+    type: bluesky
+    base_url: {sb.base_url("bluesky")}
+    identifier: {c.bluesky_identifier}
+    app_password: {c.bluesky_app_password}
+  x:
+    type: x
+    base_url: {sb.base_url("x")}
+    api_key: {c.x_api_key}
+    api_secret: {c.x_api_secret}
+    access_token: {c.x_access_token}
+    access_token_secret: {c.x_access_token_secret}
+  status-webhook:
+    type: webhook
+    url: {sb.webhook_url("webhook")}
+    secret: {c.webhook_secret}
+groups:
+  internal: [status-email, ops-slack, it-teams]
+  public: [customers-sms, community-discord, status-telegram, mastodon, bluesky, x, status-webhook]
+"""
+
+
+def run_demo(options: GlobalOptions, *, keep_dir: str | None) -> int:
+    from notify.sandbox import Sandbox
+
+    out = Output(options)
+    with Sandbox() as sb:
+        if keep_dir:
+            folder = Path(keep_dir)
+            folder.mkdir(parents=True, exist_ok=True)
+            return _run(options, out, sb, folder, keep=True)
+        with tempfile.TemporaryDirectory(prefix="notify-demo-") as tmp:
+            return _run(options, out, sb, Path(tmp))
+
+
+def _run(
+    options: GlobalOptions, out: Output, sb: Sandbox, folder: Path, *, keep: bool = False
+) -> int:
+    from rich.markup import escape
+
+    from notify.cli.app import App, open_journal_at
+    from notify.cli.report import result_document
+    from notify.config import load_config_text
+    from notify.delivery.execute import execute
+    from notify.delivery.inputs import UpdateRequest, parse_duration
+    from notify.delivery.prepare import prepare
+    from notify.journal import run_owner
+
+    text = demo_config_text(sb)
+    (folder / "channels.yaml").write_text(text, encoding="utf-8")
+    journal_path = options.journal_override() or str(folder / "journal.db")
+    config = load_config_text(
+        text, name=str(folder / "channels.yaml"), base_dir=folder, journal=journal_path
+    )
+    app = App(options=options, config=config)
+    journal = open_journal_at(config.journal_path)
+    out.note(
+        f"[bold]notify demo[/]: a sandbox on {sb.url} (SMTP {sb.smtp_host}:{sb.smtp_port}); "
+        f"{len(config.channels)} channels, three updates."
+    )
+    incident_id: str | None = None
+    documents = []
+    failed = False
+    for template, message, variables, next_update in STEPS:
+        request = UpdateRequest(
+            template=template,
+            incident=incident_id,
+            title=DEMO_TITLE,
+            message=message,
+            vars=dict(variables),
+            impact="major",
+            components=["Checkout", "Payments API"],
+            next_update=parse_duration(next_update) if next_update else None,
+        )
+        prepared = prepare(request, config, app.templates, journal)
+        result = execute(prepared, config, journal, owner=run_owner())
+        incident_id = prepared.incident.id
+        failed = failed or bool(result.undelivered)
+        documents.append(result_document(prepared, result.update_number, result.outcomes))
+        out.note(
+            f"update {result.update_number} [cyan]{template}[/]: {summary_line(result.outcomes)}"
+        )
+        for o in result.outcomes:
+            if o.status != "sent":
+                line = escape(f"  {o.channel} → {o.recipient}: {o.status}: {o.error}")
+                out.note(f"[red]{line}[/]")
+    if options.json:
+        out.json({"updates": documents, "received": received_summary(sb)})
+    else:
+        show_received(out, sb)
+        if keep:
+            out.note(
+                f"the demo's config and journal are in {folder}: try "
+                f"`notify --config {folder / 'channels.yaml'} show {incident_id}`."
+            )
+    return int(ExitCode.DELIVERY_FAILED if failed else ExitCode.OK)
+
+
+def _threading(post: dict[str, Any]) -> str:
+    """How a stored post points at the one before it, whatever the provider calls it."""
+    for key in (
+        "thread_ts",
+        "in_reply_to_id",
+        "in_reply_to_tweet_id",
+        "reply_to_message_id",
+        "in_reply_to",
+    ):
+        value = post.get(key)
+        if value:
+            return f"{key}={value}"
+    reply = post.get("reply") or post.get("reply_parameters")
+    if isinstance(reply, dict):
+        if "parent" in reply:
+            return f"reply parent={reply['parent'].get('uri', '')}"
+        inner = reply.get("in_reply_to_tweet_id") or reply.get("message_id")
+        if inner:
+            return f"reply to {inner}"
+    return ""
+
+
+def _post_text(provider: str, post: dict[str, Any]) -> str:
+    """The words a provider stored, whatever it calls them."""
+    if provider == "twilio":
+        return f"to {post.get('to')}: {post.get('body', '')}"
+    if provider == "webhook":
+        body = post.get("body") or {}
+        update = body.get("update") or {}
+        incident = body.get("incident") or {}
+        number, status = update.get("number"), update.get("status")
+        return f"{incident.get('name')} · update {number}: {status} (signed, verified)"
+    if provider == "teams":
+        texts = post.get("texts") or []
+        return " · ".join(str(t) for t in texts[:2]) or str(post.get("text", ""))
+    for key in ("text", "content", "status", "body"):
+        value = post.get(key)
+        if isinstance(value, str) and value:
+            return value
+    record = post.get("record")
+    if isinstance(record, dict) and record.get("text"):
+        return str(record["text"])
+    return ""
+
+
+def received_summary(sb: Sandbox) -> dict[str, Any]:
+    summary: dict[str, Any] = {}
+    for provider in (
+        "slack",
+        "twilio",
+        "teams",
+        "discord",
+        "telegram",
+        "mastodon",
+        "bluesky",
+        "x",
+        "webhook",
+    ):
+        try:
+            posts = sb.posts(provider)
+        except Exception:  # an emulator this build does not have
+            continue
+        summary[provider] = [
+            {"text": _post_text(provider, p)[:500], "thread": _threading(p)} for p in posts
+        ]
+    summary["email"] = [
+        {
+            "to": str(m.get("To")),
+            "subject": str(m.get("Subject")),
+            "message_id": str(m.get("Message-ID")),
+            "in_reply_to": str(m.get("In-Reply-To") or ""),
+        }
+        for m in sb.emails()
+    ]
+    return summary
+
+
+def show_received(out: Output, sb: Sandbox) -> None:
+    from rich.panel import Panel
+    from rich.text import Text
+
+    for provider, posts in received_summary(sb).items():
+        body = Text()
+        for n, post in enumerate(posts, 1):
+            if provider == "email":
+                body.append(f"{n}. to {post['to']}: {post['subject']}\n", style="bold")
+                body.append(f"   Message-ID {post['message_id']}")
+                if post["in_reply_to"]:
+                    body.append(f"  In-Reply-To {post['in_reply_to']}", style="green")
+                body.append("\n")
+                continue
+            first_line = post["text"].strip().splitlines()[0] if post["text"].strip() else ""
+            body.append(f"{n}. {first_line[:110]}\n")
+            if post["thread"]:
+                body.append(f"   ↳ {post['thread']}\n", style="green")
+        out.out.print(Panel(body, title=f"{provider}: {len(posts)} received", title_align="left"))

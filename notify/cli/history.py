@@ -1,0 +1,131 @@
+"""`notify incidents`, `notify show`, `notify log`: what the journal knows."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+from notify.cli.app import journal_for_history
+from notify.cli.report import STATUS_STYLE, Output
+from notify.errors import JournalError
+from notify.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from notify.cli import GlobalOptions
+
+
+def run_incidents(options: GlobalOptions, *, show_all: bool) -> int:
+    journal = journal_for_history(options)
+    out = Output(options)
+    rows = journal.list_incidents(include_resolved=show_all)
+    if options.json:
+        out.json({"incidents": [asdict(i) | {"updates": len(journal.updates(i.id))} for i in rows]})
+        return int(ExitCode.OK)
+    if not rows:
+        out.note("no open incidents." if not show_all else "no incidents yet.")
+        return int(ExitCode.OK)
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(show_edge=False)
+    for col in ("incident", "title", "status", "impact", "started", "updates"):
+        table.add_column(col)
+    for i in rows:
+        table.add_row(
+            escape(i.id),
+            escape(i.title),
+            i.status,
+            i.impact or "",
+            i.started_at,
+            str(len(journal.updates(i.id))),
+        )
+    out.out.print(table)
+    return int(ExitCode.OK)
+
+
+def run_show(options: GlobalOptions, incident_id: str) -> int:
+    journal = journal_for_history(options)
+    out = Output(options)
+    incident = journal.get_incident(incident_id)
+    if incident is None:
+        known = [i.id for i in journal.list_incidents(include_resolved=True)][:5]
+        raise JournalError(
+            f"no incident {incident_id!r} in the journal",
+            hint=f"`notify incidents --all` lists them{': ' + ', '.join(known) if known else ''}.",
+        )
+    updates = journal.updates(incident.id)
+    deliveries = journal.deliveries(incident_id=incident.id)
+    if options.json:
+        out.json(
+            {
+                "incident": asdict(incident),
+                "updates": [
+                    asdict(u)
+                    | {"deliveries": [asdict(d) for d in deliveries if d.update_id == u.id]}
+                    for u in updates
+                ],
+            }
+        )
+        return int(ExitCode.OK)
+    from rich.markup import escape
+    from rich.tree import Tree
+
+    tree = Tree(
+        f"[bold]{escape(incident.id)}[/] — {escape(incident.title)} · {incident.status} "
+        f"(impact {incident.impact or 'n/a'})"
+    )
+    for u in updates:
+        branch = tree.add(
+            f"#{u.number} {u.created_at} [cyan]{escape(u.status)}[/] ({escape(u.template)}) "
+            + escape(u.message[:80])
+        )
+        for d in (d for d in deliveries if d.update_id == u.id):
+            style = STATUS_STYLE.get(d.status, "")
+            extra = f" id={d.provider_message_id}" if d.provider_message_id else ""
+            extra += f" — {d.error}" if d.error else ""
+            extra += f" (fallback for #{d.fallback_for})" if d.fallback_for else ""
+            who = escape(f"{d.channel} → {d.recipient}")
+            branch.add(f"{who}: [{style}]{d.status}[/]{escape(extra)}")
+    out.out.print(tree)
+    return int(ExitCode.OK)
+
+
+def run_log(options: GlobalOptions, *, incident: str | None, failed: bool, limit: int) -> int:
+    journal = journal_for_history(options)
+    out = Output(options)
+    statuses = ("failed", "unknown") if failed else None
+    rows = journal.deliveries(
+        incident_id=incident, statuses=statuses, limit=limit, newest_first=True
+    )
+    if options.json:
+        out.json({"deliveries": [asdict(d) for d in rows]})
+        return int(ExitCode.OK)
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(show_edge=False)
+    for col in (
+        "when",
+        "incident",
+        "channel",
+        "recipient",
+        "status",
+        "attempts",
+        "provider id",
+        "error",
+    ):
+        table.add_column(col, overflow="fold")
+    for d in rows:
+        style = STATUS_STYLE.get(d.status, "")
+        table.add_row(
+            d.updated_at,
+            escape(d.incident_id),
+            escape(d.channel),
+            escape(d.recipient),
+            f"[{style}]{d.status}[/]",
+            str(d.attempts),
+            escape(d.provider_message_id or ""),
+            escape(d.error or ""),
+        )
+    out.out.print(table)
+    return int(ExitCode.OK)

@@ -1,0 +1,42 @@
+"""`notify preview`: render every channel and show it; send and record nothing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from notify.cli.app import App
+from notify.cli.report import Output, plan_document, preview_panels, skipped_notes
+from notify.delivery.inputs import UpdateRequest
+from notify.delivery.prepare import prepare
+from notify.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from notify.cli import GlobalOptions
+
+
+def run_preview(options: GlobalOptions, request: UpdateRequest) -> int:
+    app = App.load(options)
+    out = Output(options)
+    prepared = prepare(request, app.config, app.templates, app.existing_journal())
+    for line in skipped_notes(prepared):
+        out.note(line)
+    if options.json:
+        out.json(plan_document(prepared, with_content=True))
+        return int(ExitCode.OK)
+    incident = prepared.incident
+    state = "new incident" if prepared.is_new_incident else f"update {prepared.update['number']}"
+    from rich.markup import escape
+
+    out.out.print(
+        f"[bold]{escape(incident.id)}[/] — {escape(incident.title)} · "
+        f"[cyan]{prepared.update['status']}[/] ({state})"
+    )
+    for panel in preview_panels(prepared):
+        out.out.print(panel)
+    recipients = len(prepared.deliveries)
+    channels = len({r.channel.name for r in prepared.deliveries})
+    out.note(
+        f"preview only: {recipients} delivery(ies) on {channels} channel(s); "
+        "nothing sent or recorded."
+    )
+    return int(ExitCode.OK)

@@ -1,0 +1,1 @@
+"""Delivering one update: its draft, preflight, the plan, the dispatcher and the send service."""

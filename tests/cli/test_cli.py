@@ -1,0 +1,216 @@
+"""The CLI's surface: version, help, global options on both sides, exit codes one by one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from notify import __version__
+from notify.exitcodes import ExitCode
+from tests.conftest import invoke, invoke_process
+
+
+def test_exit_code_values_are_the_contract() -> None:
+    assert [(c.name, int(c)) for c in ExitCode] == [
+        ("OK", 0),
+        ("DELIVERY_FAILED", 1),
+        ("INVALID_INPUT", 2),
+        ("INTERNAL_ERROR", 3),
+        ("INTERRUPTED", 130),
+    ]
+
+
+def test_version_and_module_entry_point(tmp_path: Path) -> None:
+    result = invoke_process(["--version"], cwd=tmp_path)
+    assert result.code == 0
+    assert result.stdout.strip() == f"notify {__version__}"
+
+
+def test_help_lists_every_contract_command() -> None:
+    result = invoke(["--help"])
+    assert result.code == 0
+    for command in (
+        "send",
+        "preview",
+        "check",
+        "retry",
+        "incidents",
+        "show",
+        "log",
+        "channels",
+        "templates",
+        "init",
+        "suppress",
+        "sandbox",
+        "demo",
+    ):
+        assert f"  {command} " in result.stdout
+
+
+def test_help_does_not_import_heavy_libraries(tmp_path: Path) -> None:
+    code = (
+        "import sys; from notify.cli import run; "
+        "rc = run(['--help']); "
+        "print(sorted(m for m in ('httpx', 'rich', 'jinja2', 'yaml') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_exit_0_when_everything_is_fine(workspace) -> None:  # type: ignore[no-untyped-def]
+    result = workspace.run("check")
+    assert result.code == ExitCode.OK, result.stderr
+
+
+def test_exit_2_for_usage_errors_with_one_line() -> None:
+    result = invoke(["send"])  # TEMPLATE missing
+    assert result.code == ExitCode.INVALID_INPUT
+    assert "Missing argument 'TEMPLATE'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_exit_2_for_config_errors_names_file_and_fix(tmp_path: Path) -> None:
+    config = tmp_path / "channels.yaml"
+    config.write_text(
+        "version: 1\nchannels:\n  ops:\n    type: webhook\n    url: https://x.example\n"
+        "    secrte: abc\n",
+        encoding="utf-8",
+    )
+    result = invoke(["--config", str(config), "check"])
+    assert result.code == ExitCode.INVALID_INPUT
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "channels.yaml:6" in lines[0] and "channels.ops.secrte" in lines[0]
+    assert "did you mean 'secret'?" in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_missing_config_says_to_run_init(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke(["check"])
+    assert result.code == ExitCode.INVALID_INPUT
+    assert "notify init" in result.stderr
+
+
+def test_exit_1_when_a_delivery_fails(workspace) -> None:  # type: ignore[no-untyped-def]
+    workspace.sandbox.fail("slack", 400, times=1)
+    result = workspace.run(
+        "send",
+        "investigating",
+        "--title",
+        "Checkout errors",
+        "--message",
+        "Errors.",
+        "--to",
+        "ops-slack",
+        "--yes",
+    )
+    assert result.code == ExitCode.DELIVERY_FAILED, result.output
+    assert "notify retry" in result.stderr
+
+
+def test_exit_130_when_interrupted(workspace, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import notify.delivery.execute
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(notify.delivery.execute, "execute", interrupted)
+    result = workspace.run(
+        "send", "investigating", "--title", "Checkout errors", "--message", "Errors.", "--yes"
+    )
+    assert result.code == ExitCode.INTERRUPTED
+    assert "notify retry" in result.stderr
+
+
+def test_exit_3_for_a_bug_names_it_without_traceback(
+    workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import notify.delivery.execute
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(notify.delivery.execute, "execute", broken)
+    args = ("send", "investigating", "--title", "T", "--message", "M", "--yes")
+    result = workspace.run(*args)
+    assert result.code == ExitCode.INTERNAL_ERROR
+    assert "RuntimeError: boom" in result.stderr and "Traceback" not in result.stderr
+    verbose = workspace.run(*args, "-v")
+    assert "Traceback" in verbose.stderr
+
+
+def test_global_options_after_the_command(workspace) -> None:  # type: ignore[no-untyped-def]
+    before = invoke(["--json", "--config", str(workspace.config), "channels"])
+    after = invoke(["channels", "--config", str(workspace.config), "--json"])
+    assert before.code == after.code == 0
+    assert before.json() == after.json()
+
+
+def test_json_output_is_only_json_on_stdout(workspace) -> None:  # type: ignore[no-untyped-def]
+    result = workspace.run(
+        "preview", "investigating", "--title", "Checkout errors", "--message", "Errors.", "--json"
+    )
+    assert result.code == 0, result.stderr
+    document = result.json()
+    assert set(document) >= {"incident", "update", "dry_run", "deliveries", "totals"}
+
+
+def test_brackets_in_user_text_are_printed_as_written(workspace) -> None:  # type: ignore[no-untyped-def]
+    title = "Errors in [EU] region [/] [bold]"
+    preview = workspace.run("preview", "investigating", "--title", title, "--message", "m")
+    assert preview.code == 0, preview.stderr
+    assert title in preview.stdout
+    sent = workspace.run(
+        "send", "investigating", "--title", title, "--message", "m", "--to", "ops-slack", "--yes"
+    )
+    assert sent.code == 0, sent.stderr
+    incident = workspace.run("incidents", "--json").json()["incidents"][0]["id"]
+    shown = workspace.run("show", incident)
+    assert title in shown.stdout
+
+
+def test_init_writes_a_starter_that_checks_and_previews(tmp_path: Path) -> None:
+    result = invoke(["init", str(tmp_path)])
+    assert result.code == 0, result.stderr
+    config = tmp_path / "channels.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert "${SLACK_BOT_TOKEN" in text  # credentials come from the environment, not the file
+    assert sorted(p.name for p in (tmp_path / "templates").glob("*.j2")) == sorted(
+        f"{name}.j2"
+        for name in (
+            "investigating",
+            "identified",
+            "monitoring",
+            "update",
+            "resolved",
+            "maintenance-scheduled",
+            "maintenance-started",
+            "maintenance-completed",
+        )
+    )
+    assert invoke(["--config", str(config), "check"]).code == 0
+    preview = invoke(
+        [
+            "--config",
+            str(config),
+            "preview",
+            "resolved",
+            "--incident",
+            "x",
+            "--title",
+            "Checkout errors",
+            "--message",
+            "Payments work again.",
+            "--json",
+        ]
+    )
+    assert preview.code == 0, preview.stderr
+    channels = {d["channel"] for d in preview.json()["deliveries"]}
+    assert {"status-email", "customers-sms", "ops-slack"} <= channels
+    assert not (tmp_path / ".notify").exists()  # preview records nothing
+    again = invoke(["init", str(tmp_path)])
+    assert again.code == 2 and "--force" in again.stderr

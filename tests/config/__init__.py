@@ -1,0 +1,1 @@
+"""Tests of notify's config stage."""
