@@ -51,8 +51,8 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
         f"{config.path}: {len(config.channels)} channel(s), {len(enabled)} enabled, "
         f"{len(config.groups)} group(s)",
     )
-    recipients = sum(len(c.channel.recipients()) for c in config.channels.values())
-    skipped = [s for c in config.channels.values() for s in skipped_rows(c.channel.settings)]
+    recipients = sum(len(c.adapter.recipients()) for c in config.channels.values())
+    skipped = [s for c in config.channels.values() for s in skipped_rows(c.adapter.settings)]
     valid = (
         f"{recipients} valid recipient(s)" if skipped else f"{recipients} recipient(s), all valid"
     )
@@ -135,7 +135,7 @@ async def _online(
                 delivery_key="check",
             )
             try:
-                detail = await channel.channel.check_online(ctx)
+                detail = await channel.adapter.check_online(ctx)
                 return channel.name, redact(detail), True
             except ChannelCheckError as exc:
                 return channel.name, redact(str(exc)), False
@@ -146,6 +146,6 @@ async def _online(
                     False,
                 )
             finally:
-                await channel.channel.close()
+                await channel.adapter.close()
 
         return list(await asyncio.gather(*(one(c) for c in channels if c.enabled)))

@@ -21,7 +21,7 @@ def run_channels(options: GlobalOptions, *, list_types: bool) -> int:
     app = App.load(options)
     rows: list[dict[str, Any]] = []
     for c in app.config.channels.values():
-        recipients = c.channel.recipients()
+        recipients = c.adapter.recipients()
         rows.append(
             {
                 "name": c.name,

@@ -354,7 +354,7 @@ def preview_panels(prepared: Prepared) -> list[Any]:
     for name, rows in by_channel.items():
         first = rows[0]
         body = Text()
-        fmt = first.channel.channel.spec.format
+        fmt = first.channel.adapter.spec.format
         # Show the subject only where the recipient sees it: email and webhook bodies carry it,
         # a Teams card shows it as its title; Slack, Telegram and Discord messages do not.
         if first.message.subject and fmt in ("email", "webhook"):

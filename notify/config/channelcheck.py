@@ -113,7 +113,7 @@ def _check_channel(
     return ChannelConfig(
         name=name,
         type=kind.name,
-        channel=channel,
+        adapter=channel,
         line=problems.source.line(path),
         source=kind.source,
         **common,

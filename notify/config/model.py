@@ -52,7 +52,7 @@ class ChannelConfig:
 
     name: str
     type: str
-    channel: Channel  # the adapter, built from validated settings
+    adapter: Channel  # built from the validated settings
     enabled: bool = True
     rate_limit: RateLimit | None = None
     concurrency: int = 4

@@ -123,7 +123,7 @@ class _Lane:
         self.queue: deque[_Entry] = deque()
         self.workers = 0
         self.limiter = RateLimiter(config.rate_limit, clock=clock, sleep=sleep)
-        self.batch = max(1, int(config.channel.batch_size()))  # jobs one request carries
+        self.batch = max(1, int(config.adapter.batch_size()))  # jobs one request carries
 
 
 @dataclass
@@ -340,7 +340,7 @@ class Dispatcher:
         try:
             # asyncio.timeout, unlike wait_for, runs the request in this task: no task per request.
             async with asyncio.timeout(config.timeout + _SAFETY_MARGIN):
-                receipt = await config.channel.send(job.message, job.recipient, job.thread, ctx)
+                receipt = await config.adapter.send(job.message, job.recipient, job.thread, ctx)
         except Exception as exc:  # CancelledError is not an Exception: Ctrl-C passes through
             return _receipt_for_exception(exc, config)
         if not isinstance(receipt, Receipt):
@@ -419,7 +419,7 @@ class Dispatcher:
         items = [BatchItem(j.message, j.recipient, j.thread, j.ctx.delivery_key) for j in jobs]
         try:
             async with asyncio.timeout(config.timeout + _SAFETY_MARGIN):
-                receipts = await config.channel.send_batch(items, ctx)
+                receipts = await config.adapter.send_batch(items, ctx)
         except Exception as exc:  # CancelledError is not an Exception: Ctrl-C passes through
             return [_receipt_for_exception(exc, config)] * len(jobs)
         if (

@@ -226,7 +226,7 @@ async def _run(
         finally:
             everything = prepared.deliveries + [r for rs in prepared.fallbacks.values() for r in rs]
             for channel in {r.channel.name: r.channel for r in everything}.values():
-                await channel.channel.close()
+                await channel.adapter.close()
         return Result(prepared, update_number, done + outcomes)
 
 

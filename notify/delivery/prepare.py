@@ -182,7 +182,7 @@ def prepare(
                 selection = Selection(channel.type, len(rendered.deliveries), rendered.total)
                 prepared.tagged[channel.name] = selection
             tags_seen |= rendered.tags_seen
-        prepared.skipped_rows += skipped_rows(channel.channel.settings)
+        prepared.skipped_rows += skipped_rows(channel.adapter.settings)
     _check_tags(request, prepared, tags_seen)
     if problems:
         more = (
@@ -382,7 +382,7 @@ def _render_channel(
     from notify.errors import NotifyError
     from notify.render.formats import build_message
 
-    adapter = channel.channel
+    adapter = channel.adapter
     spec = adapter.spec
     recipients = adapter.recipients()
     total: int | None = None
@@ -464,7 +464,7 @@ def _fit(
     channel: ChannelConfig, message: Message, link: str | None, problems: list[str]
 ) -> tuple[Message, Length | None, bool]:
     """Measure as the channel counts; truncate when the channel allows it, else report."""
-    adapter = channel.channel
+    adapter = channel.adapter
     length = adapter.measure(message)
     if length is None or length.ok:
         return message, length, False

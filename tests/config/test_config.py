@@ -243,13 +243,13 @@ def test_the_contract_sample_loads_typed_with_defaults(tmp_path: Path) -> None:
 
     slack = config.channels["ops-slack"]
     assert (slack.type, slack.line, slack.source) == ("slack", 9, "built-in")
-    assert isinstance(slack.channel, FakeSlack)
-    assert slack.channel.settings["token"] == ENV["SLACK_BOT_TOKEN"]
+    assert isinstance(slack.adapter, FakeSlack)
+    assert slack.adapter.settings["token"] == ENV["SLACK_BOT_TOKEN"]
     assert (slack.enabled, slack.concurrency, slack.timeout, slack.retries) == (True, 4, 15.0, 3)
-    assert slack.channel.settings["base_url"] is None
-    assert slack.channel.base_url == "https://slack.com/api"
+    assert slack.adapter.settings["base_url"] is None
+    assert slack.adapter.base_url == "https://slack.com/api"
 
-    email = config.channels["status-email"].channel
+    email = config.channels["status-email"].adapter
     assert email.settings["provider"] == "smtp"  # default filled in
     assert email.settings["port"] == 587
     assert email.settings["to"] == ["oncall@acme.example", "support-leads@acme.example"]
@@ -259,7 +259,7 @@ def test_the_contract_sample_loads_typed_with_defaults(tmp_path: Path) -> None:
     sms = config.channels["customers-sms"]
     assert sms.rate_limit is not None and sms.rate_limit.per_second == 10
     assert sms.fallback == "status-email"
-    assert [r.address for r in sms.channel.recipients()] == ["+14155550100"]
+    assert [r.address for r in sms.adapter.recipients()] == ["+14155550100"]
     assert [c.name for c in config.select(["customers", "ops-slack"])] == [
         "ops-slack",
         "customers-sms",
@@ -342,9 +342,9 @@ def test_defaults_escapes_and_numbers_from_the_environment(tmp_path: Path) -> No
     config = load(text, tmp_path, {"EMPTY": "", "MAIL_ENABLED": "false", "MAIL_TIMEOUT": "2.5"})
 
     mail = config.channels["mail"]
-    assert mail.channel.settings["host"] == "localhost"
-    assert mail.channel.settings["port"] == 2525
-    assert mail.channel.settings["to"] == "ops@example.com"
+    assert mail.adapter.settings["host"] == "localhost"
+    assert mail.adapter.settings["port"] == 2525
+    assert mail.adapter.settings["to"] == "ops@example.com"
     assert mail.description == "costs ${HOME} and fallback and $5"
     assert (mail.enabled, mail.timeout) == (False, 2.5)
     assert config.timezone == "Europe/Paris"
@@ -365,7 +365,7 @@ def test_yaml_merge_keys_share_settings(tmp_path: Path) -> None:
     """
     config = load(text, tmp_path)
     assert config.channels["b"].retries == 5
-    assert config.channels["b"].channel.settings["url"] == "https://b.example/hook"
+    assert config.channels["b"].adapter.settings["url"] == "https://b.example/hook"
 
 
 def test_keys_are_kept_as_written(tmp_path: Path) -> None:

@@ -187,7 +187,7 @@ def channel(adapter: Channel, **settings: Any) -> ChannelConfig:
     return ChannelConfig(
         name=adapter.name,
         type="fake",
-        channel=adapter,
+        adapter=adapter,
         rate_limit=RateLimit.parse(rate) if rate else None,
         **settings,
     )
