@@ -1,97 +1,116 @@
-"""The command line: parse options, call one function per command, and turn every known error
-into one line on stderr and an exit code. This is the only module that knows about exit codes
-of errors; everything below it raises notify.errors.NotifyError subclasses.
+"""The command line's root: the click group, its lazy command table and the one error boundary.
 
-Heavy libraries (httpx, rich, jinja2) are imported inside the commands that use them, so that
-`notify --help` and `notify --version` start fast.
+Each command lives in its own module (its options and its body together) and is imported only
+when it runs: `notify --help` lists them from the table below, so it imports no command module
+and none of the heavy libraries (httpx, rich, jinja2) they use. This is the only module that
+turns errors into exit codes; everything below it raises notify.errors.NotifyError subclasses.
 """
 
 from __future__ import annotations
 
-import os
+import importlib
 import sys
 import warnings
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from notify import __version__
+from notify.cli.options import GlobalOptions, global_options
 from notify.exitcodes import ExitCode
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class GlobalOptions:
-    """Options accepted before the command and after it (`notify preview x --json`).
-
-    A plain class, not a dataclass: importing dataclasses costs startup time on every command.
-    """
-
-    def __init__(self) -> None:
-        self.config: str | None = None
-        self.journal: str | None = None
-        self.json = False
-        self.verbose = 0
-        self.quiet = False
-
-    def journal_override(self) -> str | None:
-        return self.journal or os.environ.get("NOTIFY_JOURNAL") or None
-
-
-def _merge_global(ctx: click.Context, name: str, value: Any) -> Any:
-    """Callback storing a global option given after the command into the shared GlobalOptions."""
-    opts = ctx.find_object(GlobalOptions)
-    if opts is None:
-        opts = ctx.ensure_object(GlobalOptions)
-    if name in ("json", "quiet"):
-        if value:
-            setattr(opts, name, True)
-    elif name == "verbose":
-        opts.verbose += int(value or 0)
-    elif value is not None:
-        setattr(opts, name, value)
-    return value
-
-
-# (declarations, GlobalOptions attribute, click settings) of each global option.
-_GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], str, dict[str, Any]], ...] = (
-    (
-        ("--config",),
-        "config",
-        {
-            "metavar": "FILE",
-            "help": "channels.yaml (default: $NOTIFY_CONFIG, else ./channels.yaml).",
-        },
+# name -> (module defining a click command of that name, its help's first sentence). The
+# sentence is what `notify --help` lists without importing the module; a test checks that it is
+# still the command's own.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "send": (
+        "notify.cli.send",
+        "Render one update of an incident and deliver it on every selected channel.",
     ),
-    (
-        ("--journal",),
-        "journal",
-        {
-            "metavar": "PATH",
-            "help": "Journal database (default: $NOTIFY_JOURNAL, else the config's).",
-        },
+    "preview": ("notify.cli.preview", "Render every channel and show it; send and record nothing."),
+    "check": ("notify.cli.check", "Validate config, templates, secrets and recipients."),
+    "retry": (
+        "notify.cli.send",
+        "Deliver again what an earlier send left failed, pending or unknown.",
     ),
-    (("--json",), "json", {"is_flag": True, "help": "Print one JSON document on stdout."}),
-    (("-v", "--verbose"), "verbose", {"count": True, "help": "More detail; tracebacks on errors."}),
-    (("-q", "--quiet"), "quiet", {"is_flag": True, "help": "Only errors (and --json output)."}),
+    "incidents": ("notify.cli.history", "List incidents (open ones unless --all)."),
+    "show": (
+        "notify.cli.history",
+        "One incident's timeline: updates, and each delivery with its status.",
+    ),
+    "log": ("notify.cli.history", "Deliveries, newest first."),
+    "channels": (
+        "notify.cli.listing",
+        "Configured channels (or, with --types, every installed channel type).",
+    ),
+    "templates": ("notify.cli.listing", "Templates found, with the status each sets."),
+    "init": ("notify.cli.init", "Write a starter channels.yaml and templates/ into DIR."),
+    "suppress": ("notify.cli.suppress", "The opt-out list: recipients never sent to."),
+    "demo": (
+        "notify.cli.demo",
+        "Send a sample incident through every adapter into an in-process sandbox.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported by name from COMMANDS when one runs (click's
+    documented lazy-loading pattern), and listed in help from the table without importing."""
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, tuple[str, str]], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in self.lazy_commands:
+            return super().get_command(ctx, cmd_name)
+        module_name, _ = self.lazy_commands[cmd_name]
+        command = getattr(importlib.import_module(module_name), cmd_name)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module_name}.{cmd_name} is not a click command")
+        return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            # click (8.4 and later) suggests close names from the commands it holds, which are
+            # not the lazy ones: suggest from every command, as before they became lazy.
+            no_such_command: Any = getattr(click.exceptions, "NoSuchCommand", None)
+            if no_such_command and isinstance(exc, no_such_command) and not exc.possibilities:
+                raise no_such_command(
+                    exc.command_name, possibilities=self.list_commands(ctx), ctx=ctx
+                ) from None
+            raise
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click lists commands, with a lazy command's help taken from the table."""
+        rows: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                command = self.commands[name]
+            else:
+                # A stand-in carrying the help sentence: click shortens it as it would the
+                # command's own.
+                command = click.Command(name, help=self.lazy_commands[name][1])
+            if not command.hidden:
+                rows.append((name, command))
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, c.get_short_help_str(limit)) for name, c in rows])
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-
-
-def global_options(func: F) -> F:
-    """Add --config/--journal/--json/-v/-q to a command as well as to the group."""
-    for decls, attribute, settings in reversed(_GLOBAL_OPTIONS):
-        func = click.option(
-            *decls,
-            f"global_{attribute}",
-            expose_value=False,
-            callback=lambda c, p, v, attribute=attribute: _merge_global(c, attribute, v),
-            **settings,
-        )(func)
-    return func
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="notify", message="%(prog)s %(version)s")
 @global_options
 @click.pass_context
@@ -109,265 +128,18 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(GlobalOptions)
 
 
-def _opts(ctx: click.Context) -> GlobalOptions:
-    return ctx.ensure_object(GlobalOptions)
-
-
-# --- update inputs shared by send and preview ------------------------------------------------
-
-
-def update_options(func: F) -> F:
-    options = [
-        click.argument("template"),
-        click.option(
-            "--incident", "incident", metavar="ID", help="The incident this update belongs to."
-        ),
-        click.option(
-            "--title", metavar="TEXT", help="The incident's title (required for a new one)."
-        ),
-        click.option("--message", metavar="TEXT", help="The update's own words (update.message)."),
-        click.option(
-            "--message-file",
-            metavar="FILE",
-            help="Read the message from FILE ('-' for standard input).",
-        ),
-        click.option(
-            "--set", "sets", metavar="KEY=VALUE", multiple=True, help="A template variable."
-        ),
-        click.option(
-            "--vars", "vars_file", metavar="FILE", help="Template variables from a YAML file."
-        ),
-        click.option(
-            "--impact",
-            metavar="none|minor|major|critical",
-            help="The incident's impact.",
-        ),
-        click.option(
-            "--component", "components", metavar="NAME", multiple=True, help="Affected component."
-        ),
-        click.option(
-            "--next-update", metavar="DURATION", help="When the next update is due: 30m, 2h."
-        ),
-        click.option(
-            "--to", "to", metavar="NAME", multiple=True, help="A channel or group (repeatable)."
-        ),
-        click.option(
-            "--tag", "tags", metavar="TAG", multiple=True, help="Only recipients with this tag."
-        ),
-        click.option("--key", metavar="KEY", help="Idempotency key of this update."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def _update_request(
-    kwargs: dict[str, Any], *, dry_run: bool = False, locale: str | None = None
-) -> Any:
-    from notify.delivery.inputs import build_request
-
-    return build_request(**kwargs, dry_run=dry_run, locale=locale)
-
-
-@cli.command()
-@update_options
-@click.option(
-    "--dry-run", is_flag=True, help="Plan and render everything; send and record nothing."
+@cli.command(
+    "sandbox",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
 )
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@global_options
 @click.pass_context
-def send(ctx: click.Context, dry_run: bool, yes: bool, **kwargs: Any) -> None:
-    """Render one update of an incident and deliver it on every selected channel."""
-    from notify.cli.send import run_send
+def sandbox(ctx: click.Context) -> None:
+    """Local stand-ins of every provider API and an SMTP server."""
+    # `notify sandbox` lives with the sandbox, which parses its own options.
+    from notify.sandbox.cli import sandbox_command
 
-    request = _update_request(kwargs, dry_run=dry_run)
-    ctx.exit(run_send(_opts(ctx), request, assume_yes=yes))
-
-
-@cli.command()
-@update_options
-@click.option(
-    "--locale", metavar="LOCALE", help="Show the rendering for recipients of this locale."
-)
-@global_options
-@click.pass_context
-def preview(ctx: click.Context, locale: str | None, **kwargs: Any) -> None:
-    """Render every channel and show it; send and record nothing."""
-    from notify.cli.preview import run_preview
-
-    ctx.exit(run_preview(_opts(ctx), _update_request(kwargs, dry_run=True, locale=locale)))
-
-
-@cli.command()
-@click.option(
-    "--online", is_flag=True, help="Also prove each channel's credentials (sends nothing)."
-)
-@global_options
-@click.pass_context
-def check(ctx: click.Context, online: bool) -> None:
-    """Validate config, templates, secrets and recipients."""
-    from notify.cli.check import run_check
-
-    ctx.exit(run_check(_opts(ctx), online=online))
-
-
-@cli.command()
-@click.option("--incident", metavar="ID", help="Only this incident's updates.")
-@click.option("--key", metavar="KEY", help="Only the update with this key.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@global_options
-@click.pass_context
-def retry(ctx: click.Context, incident: str | None, key: str | None, yes: bool) -> None:
-    """Deliver again what an earlier send left failed, pending or unknown."""
-    from notify.cli.send import run_retry
-
-    ctx.exit(run_retry(_opts(ctx), incident=incident, key=key, assume_yes=yes))
-
-
-@cli.command()
-@click.option("--all", "show_all", is_flag=True, help="Resolved incidents too.")
-@global_options
-@click.pass_context
-def incidents(ctx: click.Context, show_all: bool) -> None:
-    """List incidents (open ones unless --all)."""
-    from notify.cli.history import run_incidents
-
-    ctx.exit(run_incidents(_opts(ctx), show_all=show_all))
-
-
-@cli.command()
-@click.argument("incident")
-@global_options
-@click.pass_context
-def show(ctx: click.Context, incident: str) -> None:
-    """One incident's timeline: updates, and each delivery with its status."""
-    from notify.cli.history import run_show
-
-    ctx.exit(run_show(_opts(ctx), incident))
-
-
-@cli.command()
-@click.option("--incident", metavar="ID", help="Only this incident.")
-@click.option("--failed", is_flag=True, help="Only deliveries that failed (or are unknown).")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-@global_options
-@click.pass_context
-def log(ctx: click.Context, incident: str | None, failed: bool, limit: int) -> None:
-    """Deliveries, newest first."""
-    from notify.cli.history import run_log
-
-    ctx.exit(run_log(_opts(ctx), incident=incident, failed=failed, limit=limit))
-
-
-@cli.command()
-@click.option(
-    "--types", "list_types", is_flag=True, help="Every installed channel type, plugins too."
-)
-@global_options
-@click.pass_context
-def channels(ctx: click.Context, list_types: bool) -> None:
-    """Configured channels (or, with --types, every installed channel type)."""
-    from notify.cli.listing import run_channels
-
-    ctx.exit(run_channels(_opts(ctx), list_types=list_types))
-
-
-@cli.command()
-@global_options
-@click.pass_context
-def templates(ctx: click.Context) -> None:
-    """Templates found, with the status each sets."""
-    from notify.cli.listing import run_templates
-
-    ctx.exit(run_templates(_opts(ctx)))
-
-
-@cli.command()
-@click.argument("directory", default=".", metavar="[DIR]")
-@click.option("--force", is_flag=True, help="Overwrite existing files.")
-@global_options
-@click.pass_context
-def init(ctx: click.Context, directory: str, force: bool) -> None:
-    """Write a starter channels.yaml and templates/ into DIR."""
-    from notify.cli.init import run_init
-
-    ctx.exit(run_init(_opts(ctx), directory, force=force))
-
-
-@cli.group()
-def suppress() -> None:
-    """The opt-out list: recipients never sent to."""
-
-
-@suppress.command("add")
-@click.argument("recipients", nargs=-1, required=True)
-@click.option("--channel", default="*", show_default=True, help="A channel name, or * for all.")
-@click.option("--reason", default="", help="Why (shown by `suppress list`).")
-@global_options
-@click.pass_context
-def suppress_add(
-    ctx: click.Context, recipients: tuple[str, ...], channel: str, reason: str
-) -> None:
-    """Never send to these recipients."""
-    from notify.cli.suppress import run_suppress
-
-    ctx.exit(run_suppress(_opts(ctx), "add", list(recipients), channel=channel, reason=reason))
-
-
-@suppress.command("remove")
-@click.argument("recipients", nargs=-1, required=True)
-@click.option("--channel", default="*", show_default=True, help="A channel name, or * for all.")
-@global_options
-@click.pass_context
-def suppress_remove(ctx: click.Context, recipients: tuple[str, ...], channel: str) -> None:
-    """Send to these recipients again."""
-    from notify.cli.suppress import run_suppress
-
-    ctx.exit(run_suppress(_opts(ctx), "remove", list(recipients), channel=channel))
-
-
-@suppress.command("list")
-@click.option("--channel", default=None, help="Only this channel's entries.")
-@global_options
-@click.pass_context
-def suppress_list(ctx: click.Context, channel: str | None) -> None:
-    """The suppression list."""
-    from notify.cli.suppress import run_suppress
-
-    ctx.exit(run_suppress(_opts(ctx), "list", [], channel=channel))
-
-
-@cli.command()
-@click.option(
-    "--keep", "keep_dir", metavar="DIR", help="Keep the demo's config and journal in DIR."
-)
-@global_options
-@click.pass_context
-def demo(ctx: click.Context, keep_dir: str | None) -> None:
-    """Send a sample incident through every adapter into an in-process sandbox."""
-    from notify.cli.demo import run_demo
-
-    ctx.exit(run_demo(_opts(ctx), keep_dir=keep_dir))
-
-
-def _add_sandbox_command() -> None:
-    """`notify sandbox` lives with the sandbox; its module is imported only when it runs."""
-
-    @cli.command(
-        "sandbox",
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-        add_help_option=False,
-    )
-    @click.pass_context
-    def sandbox(ctx: click.Context) -> None:
-        """Local stand-ins of every provider API and an SMTP server."""
-        from notify.sandbox.cli import sandbox_command
-
-        sandbox_command.main(args=ctx.args, prog_name="notify sandbox", standalone_mode=False)
-
-
-_add_sandbox_command()
+    sandbox_command.main(args=ctx.args, prog_name="notify sandbox", standalone_mode=False)
 
 
 # --- the error boundary -----------------------------------------------------------------------
@@ -381,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
+    """Run the CLI on `argv` and return its exit code; print one line on stderr for an error."""
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = any(a == "--verbose" or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in args)
     try:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from notify.errors import ConfigError, JournalError
 
 if TYPE_CHECKING:
-    from notify.cli import GlobalOptions
+    from notify.cli.options import GlobalOptions
     from notify.config.model import Config
     from notify.journal.base import Journal
     from notify.render.templates import TemplateSet

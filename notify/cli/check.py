@@ -9,6 +9,7 @@ import click
 
 from notify.audience import skipped_rows, skipped_summary
 from notify.cli.app import App
+from notify.cli.options import global_options, options_of
 from notify.cli.report import Output
 from notify.delivery.inputs import UpdateRequest
 from notify.errors import ConfigError, PreflightError, TemplateError
@@ -16,12 +17,23 @@ from notify.exitcodes import ExitCode
 from notify.secrets import redact
 
 if TYPE_CHECKING:
-    from notify.cli import GlobalOptions
+    from notify.cli.options import GlobalOptions
     from notify.config.model import ChannelConfig
     from notify.journal.base import Journal
 
 SAMPLE_TITLE = "Example incident"
 SAMPLE_MESSAGE = "We are looking into reports of errors when customers check out."
+
+
+@click.command()
+@click.option(
+    "--online", is_flag=True, help="Also prove each channel's credentials (sends nothing)."
+)
+@global_options
+@click.pass_context
+def check(ctx: click.Context, online: bool) -> None:
+    """Validate config, templates, secrets and recipients."""
+    ctx.exit(run_check(options_of(ctx), online=online))
 
 
 def run_check(options: GlobalOptions, *, online: bool) -> int:

@@ -10,11 +10,14 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import click
+
+from notify.cli.options import global_options, options_of
 from notify.cli.report import Output, summary_line
 from notify.exitcodes import ExitCode
 
 if TYPE_CHECKING:
-    from notify.cli import GlobalOptions
+    from notify.cli.options import GlobalOptions
     from notify.sandbox import Sandbox
 
 STEPS = [
@@ -111,6 +114,17 @@ groups:
   internal: [status-email, ops-slack, it-teams]
   public: [customers-sms, community-discord, status-telegram, mastodon, bluesky, x, status-webhook]
 """
+
+
+@click.command()
+@click.option(
+    "--keep", "keep_dir", metavar="DIR", help="Keep the demo's config and journal in DIR."
+)
+@global_options
+@click.pass_context
+def demo(ctx: click.Context, keep_dir: str | None) -> None:
+    """Send a sample incident through every adapter into an in-process sandbox."""
+    ctx.exit(run_demo(options_of(ctx), keep_dir=keep_dir))
 
 
 def run_demo(options: GlobalOptions, *, keep_dir: str | None) -> int:

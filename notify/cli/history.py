@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TYPE_CHECKING
+
+import click
 
 from notify.cli.app import journal_for_history
+from notify.cli.options import GlobalOptions, global_options, options_of
 from notify.cli.report import STATUS_STYLE, Output
 from notify.errors import JournalError
 from notify.exitcodes import ExitCode
 
-if TYPE_CHECKING:
-    from notify.cli import GlobalOptions
+
+@click.command()
+@click.option("--all", "show_all", is_flag=True, help="Resolved incidents too.")
+@global_options
+@click.pass_context
+def incidents(ctx: click.Context, show_all: bool) -> None:
+    """List incidents (open ones unless --all)."""
+    ctx.exit(run_incidents(options_of(ctx), show_all=show_all))
 
 
 def run_incidents(options: GlobalOptions, *, show_all: bool) -> int:
@@ -41,6 +49,15 @@ def run_incidents(options: GlobalOptions, *, show_all: bool) -> int:
         )
     out.out.print(table)
     return int(ExitCode.OK)
+
+
+@click.command()
+@click.argument("incident")
+@global_options
+@click.pass_context
+def show(ctx: click.Context, incident: str) -> None:
+    """One incident's timeline: updates, and each delivery with its status."""
+    ctx.exit(run_show(options_of(ctx), incident))
 
 
 def run_show(options: GlobalOptions, incident_id: str) -> int:
@@ -88,6 +105,17 @@ def run_show(options: GlobalOptions, incident_id: str) -> int:
             branch.add(f"{who}: [{style}]{d.status}[/]{escape(extra)}")
     out.out.print(tree)
     return int(ExitCode.OK)
+
+
+@click.command()
+@click.option("--incident", metavar="ID", help="Only this incident.")
+@click.option("--failed", is_flag=True, help="Only deliveries that failed (or are unknown).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@global_options
+@click.pass_context
+def log(ctx: click.Context, incident: str | None, failed: bool, limit: int) -> None:
+    """Deliveries, newest first."""
+    ctx.exit(run_log(options_of(ctx), incident=incident, failed=failed, limit=limit))
 
 
 def run_log(options: GlobalOptions, *, incident: str | None, failed: bool, limit: int) -> int:

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import click
+
+from notify.cli.options import GlobalOptions, global_options, options_of
 from notify.cli.report import Output
 from notify.errors import InputError
 from notify.exitcodes import ExitCode
 
-if TYPE_CHECKING:
-    from notify.cli import GlobalOptions
+
+@click.command()
+@click.argument("directory", default=".", metavar="[DIR]")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@global_options
+@click.pass_context
+def init(ctx: click.Context, directory: str, force: bool) -> None:
+    """Write a starter channels.yaml and templates/ into DIR."""
+    ctx.exit(run_init(options_of(ctx), directory, force=force))
 
 
 def shipped_config() -> Path:

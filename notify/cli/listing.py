@@ -5,13 +5,26 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
+import click
+
 from notify.cli.app import App
+from notify.cli.options import GlobalOptions, global_options, options_of
 from notify.cli.report import Output
 from notify.exitcodes import ExitCode
 
 if TYPE_CHECKING:
     from notify.channels.registry import ChannelType
-    from notify.cli import GlobalOptions
+
+
+@click.command()
+@click.option(
+    "--types", "list_types", is_flag=True, help="Every installed channel type, plugins too."
+)
+@global_options
+@click.pass_context
+def channels(ctx: click.Context, list_types: bool) -> None:
+    """Configured channels (or, with --types, every installed channel type)."""
+    ctx.exit(run_channels(options_of(ctx), list_types=list_types))
 
 
 def run_channels(options: GlobalOptions, *, list_types: bool) -> int:
@@ -114,6 +127,14 @@ def _type_row(t: ChannelType) -> dict[str, Any]:
             for f in spec.fields
         ],
     }
+
+
+@click.command()
+@global_options
+@click.pass_context
+def templates(ctx: click.Context) -> None:
+    """Templates found, with the status each sets."""
+    ctx.exit(run_templates(options_of(ctx)))
 
 
 def run_templates(options: GlobalOptions) -> int:

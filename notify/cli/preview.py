@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import click
 
 from notify.cli.app import App
+from notify.cli.options import global_options, options_of, update_options
 from notify.cli.report import Output, plan_document, preview_panels, skipped_notes
 from notify.delivery.inputs import UpdateRequest
 from notify.delivery.prepare import prepare
 from notify.exitcodes import ExitCode
 
 if TYPE_CHECKING:
-    from notify.cli import GlobalOptions
+    from notify.cli.options import GlobalOptions
+
+
+@click.command()
+@update_options
+@click.option(
+    "--locale", metavar="LOCALE", help="Show the rendering for recipients of this locale."
+)
+@global_options
+@click.pass_context
+def preview(ctx: click.Context, locale: str | None, **kwargs: Any) -> None:
+    """Render every channel and show it; send and record nothing."""
+    from notify.delivery.inputs import build_request
+
+    request = build_request(**kwargs, dry_run=True, locale=locale)
+    ctx.exit(run_preview(options_of(ctx), request))
 
 
 def run_preview(options: GlobalOptions, request: UpdateRequest) -> int:

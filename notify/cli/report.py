@@ -18,7 +18,7 @@ from notify.secrets import redact
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from notify.cli import GlobalOptions
+    from notify.cli.options import GlobalOptions
     from notify.delivery.dispatch import Outcome
     from notify.delivery.prepare import Prepared, Rendered
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from notify.cli.app import App, is_interactive
+from notify.cli.options import global_options, options_of, update_options
 from notify.cli.report import (
     Output,
     plan_document,
@@ -27,10 +28,26 @@ from notify.errors import Interrupted
 from notify.exitcodes import ExitCode
 
 if TYPE_CHECKING:
-    from notify.cli import GlobalOptions
+    from notify.cli.options import GlobalOptions
     from notify.delivery.execute import Result
     from notify.delivery.prepare import Prepared
     from notify.journal.base import Journal
+
+
+@click.command()
+@update_options
+@click.option(
+    "--dry-run", is_flag=True, help="Plan and render everything; send and record nothing."
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@global_options
+@click.pass_context
+def send(ctx: click.Context, dry_run: bool, yes: bool, **kwargs: Any) -> None:
+    """Render one update of an incident and deliver it on every selected channel."""
+    from notify.delivery.inputs import build_request
+
+    request = build_request(**kwargs, dry_run=dry_run, locale=None)
+    ctx.exit(run_send(options_of(ctx), request, assume_yes=yes))
 
 
 def run_send(options: GlobalOptions, request: UpdateRequest, *, assume_yes: bool) -> int:
@@ -104,6 +121,17 @@ def report_result(result: Result, out: Output) -> int:
         )
         return int(ExitCode.DELIVERY_FAILED)
     return int(ExitCode.OK)
+
+
+@click.command()
+@click.option("--incident", metavar="ID", help="Only this incident's updates.")
+@click.option("--key", metavar="KEY", help="Only the update with this key.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@global_options
+@click.pass_context
+def retry(ctx: click.Context, incident: str | None, key: str | None, yes: bool) -> None:
+    """Deliver again what an earlier send left failed, pending or unknown."""
+    ctx.exit(run_retry(options_of(ctx), incident=incident, key=key, assume_yes=yes))
 
 
 def run_retry(

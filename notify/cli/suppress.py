@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import click
+
 from notify.cli.app import App, open_journal_at
+from notify.cli.options import GlobalOptions, global_options, options_of
 from notify.cli.report import Output
 from notify.errors import InputError
 from notify.exitcodes import ExitCode
@@ -12,7 +15,42 @@ from notify.exitcodes import ExitCode
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from notify.cli import GlobalOptions
+
+@click.group()
+def suppress() -> None:
+    """The opt-out list: recipients never sent to."""
+
+
+@suppress.command("add")
+@click.argument("recipients", nargs=-1, required=True)
+@click.option("--channel", default="*", show_default=True, help="A channel name, or * for all.")
+@click.option("--reason", default="", help="Why (shown by `suppress list`).")
+@global_options
+@click.pass_context
+def suppress_add(
+    ctx: click.Context, recipients: tuple[str, ...], channel: str, reason: str
+) -> None:
+    """Never send to these recipients."""
+    ctx.exit(run_suppress(options_of(ctx), "add", list(recipients), channel=channel, reason=reason))
+
+
+@suppress.command("remove")
+@click.argument("recipients", nargs=-1, required=True)
+@click.option("--channel", default="*", show_default=True, help="A channel name, or * for all.")
+@global_options
+@click.pass_context
+def suppress_remove(ctx: click.Context, recipients: tuple[str, ...], channel: str) -> None:
+    """Send to these recipients again."""
+    ctx.exit(run_suppress(options_of(ctx), "remove", list(recipients), channel=channel))
+
+
+@suppress.command("list")
+@click.option("--channel", default=None, help="Only this channel's entries.")
+@global_options
+@click.pass_context
+def suppress_list(ctx: click.Context, channel: str | None) -> None:
+    """The suppression list."""
+    ctx.exit(run_suppress(options_of(ctx), "list", [], channel=channel))
 
 
 def _journal_path(options: GlobalOptions) -> Path:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 from notify import __version__
@@ -58,6 +59,67 @@ def test_help_does_not_import_heavy_libraries(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_help_imports_no_command_module(tmp_path: Path) -> None:
+    """`notify --help` lists the commands from the lazy table, without importing their modules."""
+    code = (
+        "import sys; from notify.cli import run; "
+        "rc = run(['--help']); "
+        "print(sorted(m for m in sys.modules if m.startswith('notify.cli.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert out.stdout.strip().splitlines()[-1] == "['notify.cli.options']"
+
+
+def test_lazy_command_table_matches_the_commands() -> None:
+    """Each table entry names a module holding a command of that name, and the help sentence
+    the table lists is the command's own."""
+    from notify.cli import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    for name, (module, summary) in COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert isinstance(command, click.Command), (name, module)
+        assert command.name == name
+        assert command.get_short_help_str(limit=1000) == summary, name
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 200])
+def test_help_lists_commands_as_click_would_after_importing_them(width: int) -> None:
+    """The lazy listing is word for word click's own, which imports and asks every command."""
+    from notify.cli import cli
+
+    ctx = click.Context(cli, terminal_width=width, max_content_width=100)
+    lazy = click.HelpFormatter(width=width, max_width=100)
+    cli.format_commands(ctx, lazy)
+    eager = click.HelpFormatter(width=width, max_width=100)
+    click.Group.format_commands(cli, ctx, eager)
+    assert lazy.getvalue() == eager.getvalue()
+    assert lazy.getvalue().count("\n") == 1 + len(cli.list_commands(ctx))
+
+
+@pytest.mark.skipif(
+    not hasattr(click.exceptions, "NoSuchCommand"), reason="click < 8.4 suggests no command"
+)
+def test_a_mistyped_command_suggests_the_lazy_one() -> None:
+    result = invoke(["sendd"])
+    assert result.code == ExitCode.INVALID_INPUT
+    assert result.stderr.strip().splitlines() == [
+        "notify: error: No such command 'sendd'. Did you mean 'send'? See `notify --help`."
+    ]
+
+
+def test_entry_point_is_the_package_main() -> None:
+    """pyproject's `notify = "notify.cli:main"`, which installed scripts call."""
+    import tomllib
+
+    from notify import cli
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    scripts = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts == {"notify": "notify.cli:main"}
+    assert callable(cli.main)
 
 
 def test_exit_0_when_everything_is_fine(workspace) -> None:  # type: ignore[no-untyped-def]
