@@ -1,18 +1,20 @@
-"""The journal: open one, and tell whether the run that claimed a delivery is still running.
+"""The journal: `open_journal(location)` opens the backend the location's scheme names.
 
-`open_journal` is the one place that picks a backend (SQLite today). Claims are owned by a run,
-named "host:pid:start" so that a pid reused by another process is not taken for the dead run.
+A location is a file path or `sqlite:///path` (SQLite), or one day `postgresql://...`. Each
+backend is a package under notify/journal/ with an `open_location(location) -> Journal`, imported
+only when a command opens a journal. The interface and records are in base.py, claim owners in
+owners.py, the provider-session store in sessions.py; all are importable from here.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
-import socket
-import sys
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+import re
+from urllib.parse import urlsplit, urlunsplit
 
+from notify import secrets
+from notify.errors import JournalError, Location
 from notify.journal.base import (
     FAILED,
     FINAL_STATUSES,
@@ -27,8 +29,11 @@ from notify.journal.base import (
     PlannedDelivery,
     Update,
 )
+from notify.journal.owners import claim_abandoned, owner_alive, run_owner
+from notify.journal.sessions import JournalSessionStore
 
 __all__ = [
+    "BACKENDS",
     "FAILED",
     "FINAL_STATUSES",
     "IN_FLIGHT",
@@ -48,116 +53,76 @@ __all__ = [
     "run_owner",
 ]
 
-# A claim by a run on another host can't be checked: after this long it counts as abandoned.
-FOREIGN_CLAIM_TTL = timedelta(hours=1)
+# Scheme -> the package that opens its locations. Adding a backend is its package and its line.
+BACKENDS: dict[str, str] = {
+    "sqlite": "notify.journal.sqlite",
+}
+# Other spellings of a scheme.
+ALIASES: dict[str, str] = {"postgres": "postgresql"}
+# Schemes a later notify will open: named in the error rather than called unknown.
+PLANNED: dict[str, str] = {"postgresql": "PostgreSQL"}
+
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+_HINT = (
+    "for now use a SQLite journal: give --journal, $NOTIFY_JOURNAL or `journal:` in channels.yaml"
+    " a file path, or sqlite:///path/to/journal.db"
+)
 
 
-def open_journal(path: Path) -> Journal:
-    """Open (creating it and its folder if needed) the journal at `path`, schema up to date.
+def open_journal(location: str | os.PathLike[str]) -> Journal:
+    """Open the journal at `location` (creating it if needed), its schema up to date.
 
-    Raises JournalError when the file can't be created or isn't a journal.
+    A path (str or Path) or `sqlite:///path` is a SQLite file. Raises JournalError when the
+    location names no backend this notify has, or its journal can't be opened.
     """
-    from notify.journal.sqlite import SqliteJournal  # sqlite3 only for commands that use it
-
-    return SqliteJournal(Path(path))
-
-
-class JournalSessionStore:
-    """notify.model.SessionStore over the journal's kv table, one namespace per channel."""
-
-    def __init__(self, journal: Journal, namespace: str) -> None:
-        self.journal = journal
-        self.namespace = namespace
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        return self.journal.kv_get(f"{self.namespace}:{key}")
-
-    def set(self, key: str, value: dict[str, Any]) -> None:
-        self.journal.kv_set(f"{self.namespace}:{key}", value)
-
-
-_owner_cache: tuple[int, str] | None = None
-
-
-def run_owner() -> str:
-    """ "hostname:pid:process-start-time" of this process: who holds the claims it makes."""
-    global _owner_cache
-    pid = os.getpid()
-    # Keyed by pid: a forked child must not inherit its parent's name.
-    if _owner_cache is None or _owner_cache[0] != pid:
-        _owner_cache = (pid, f"{socket.gethostname()}:{pid}:{_start_time(pid) or '?'}")
-    return _owner_cache[1]
-
-
-def owner_alive(owner: str) -> bool:
-    """False only when `owner` surely stopped: same host, and its pid is gone or now belongs to a
-    process started at another time. A run on another host can't be checked: True."""
-    return _liveness(owner) is not False
-
-
-def claim_abandoned(owner: str, claimed_at: str, now: datetime | None = None) -> bool:
-    """Whether a delivery claimed by `owner` at `claimed_at` (ISO 8601) may be taken over."""
-    alive = _liveness(owner)
-    if alive is not None:
-        return not alive
+    scheme = _scheme(location)
+    module_name = BACKENDS.get(scheme)
+    if module_name is None:
+        shown = _without_password(str(location))
+        if scheme in PLANNED:
+            raise JournalError(
+                f"the {PLANNED[scheme]} journal backend is not available in this notify yet",
+                where=Location(file=shown),
+                hint=_HINT,
+            )
+        raise JournalError(
+            f"no journal backend for {scheme}:// locations",
+            where=Location(file=shown),
+            hint=_HINT,
+        )
     try:
-        since = datetime.fromisoformat(claimed_at.replace("Z", "+00:00"))
+        backend = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or module_name.startswith(exc.name):
+            raise  # the backend package itself is missing: a broken install, not the user's fault
+        raise JournalError(
+            f"the {scheme} journal needs the Python package {exc.name}, which is not installed",
+            where=Location(file=_without_password(str(location))),
+            hint=f"install it (pip install {exc.name}), or use a SQLite journal",
+        ) from None
+    journal: Journal = backend.open_location(location)
+    return journal
+
+
+def _scheme(location: str | os.PathLike[str]) -> str:
+    """The backend's scheme: "sqlite" for a plain path (a Path object is always one)."""
+    if isinstance(location, str) and (match := _URL.match(location)):
+        scheme = match.group(1).lower()
+        return ALIASES.get(scheme, scheme)
+    return "sqlite"
+
+
+def _without_password(location: str) -> str:
+    """`location` as it may be shown: a URL's password replaced by *** (and registered secret)."""
+    try:
+        parts = urlsplit(location)
+        password = parts.password
     except ValueError:
-        return False  # unreadable time: never risk sending twice
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
-    return (now or datetime.now(UTC)) - since > FOREIGN_CLAIM_TTL
-
-
-def _liveness(owner: str) -> bool | None:
-    """True running, False gone, None can't tell (another host, unreadable owner, no way to ask)."""
-    parts = owner.rsplit(":", 2)
-    if len(parts) != 3 or not parts[1].isdigit():
-        return None
-    host, pid_text, started = parts
-    pid = int(pid_text)
-    if host != socket.gethostname() or pid <= 0 or sys.platform == "win32":
-        return None  # on Windows os.kill(pid, 0) would send CTRL_C_EVENT, not probe
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by another user
-    except OSError:
-        return None
-    current = _start_time(pid)
-    if current is None:
-        # Linux: /proc/<pid> gone (it just exited) or a zombie; elsewhere: can't read it.
-        return not sys.platform.startswith("linux")
-    return started in ("?", current)
-
-
-def _start_time(pid: int) -> str | None:
-    """The process's start time as an opaque token without ':', or None (gone or a zombie)."""
-    if sys.platform.startswith("linux"):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return None
-        # The command name (field 2) may hold spaces and ')': read the fields after the last ')'.
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) < 20 or fields[0] in ("Z", "X"):
-            return None
-        return fields[19]  # field 22, starttime: clock ticks after boot
-    if sys.platform == "win32":
-        return None
-    import subprocess  # macOS and BSDs only: ask ps
-
-    try:
-        out = subprocess.run(
-            ["ps", "-o", "lstart=", "-p", str(pid)],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    token = "".join(ch for ch in out if ch.isalnum())
-    return token or None
+        return secrets.redact(location)
+    if not password:
+        return secrets.redact(location)
+    secrets.register(password)
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{user}:{secrets.MASK}@{host}"
+    return secrets.redact(urlunsplit(parts._replace(netloc=netloc)))

@@ -9,141 +9,39 @@ dispatcher may call from a worker thread.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from notify.errors import JournalError, Location
-from notify.journal import claim_abandoned
-from notify.journal.base import (
-    FAILED,
-    IN_FLIGHT,
-    PENDING,
-    SENT,
-    SKIPPED,
-    Delivery,
-    Incident,
-    Journal,
-    PlannedDelivery,
-    Update,
+from notify.journal.base import IN_FLIGHT, Delivery, Incident, Journal, PlannedDelivery, Update
+from notify.journal.owners import claim_abandoned
+from notify.journal.sqlite.connection import connect, journal_error
+from notify.journal.sqlite.rows import dump, every, insert, one, utcnow_iso
+from notify.journal.sqlite.writes import (
+    CLAIM_SQL,
+    FINISH_SQL,
+    finish_values,
+    insert_planned,
+    upsert_incident,
 )
-from notify.journal.migrations import dump, every, insert, migrate, one
 from notify.model import ThreadRef
-from notify.secrets import redact
-
-BUSY_TIMEOUT_S = 10.0
-_STATUSES = frozenset({PENDING, IN_FLIGHT, SENT, FAILED, SKIPPED})
-_HINT = "check the path given by --journal, $NOTIFY_JOURNAL or `journal:` in channels.yaml"
-
-
-def utcnow_iso() -> str:
-    """Now, as the journal writes times: ISO 8601 UTC to the second ("2026-11-22T17:40:00Z")."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _use_wal(conn: sqlite3.Connection) -> None:
-    """WAL: readers never block the run that is writing.
-
-    synchronous=NORMAL: in WAL mode every commit survives the process dying (kill -9, OOM,
-    Ctrl-C): the claim is in the WAL before its request leaves. Only an OS crash or power loss can
-    lose the last commits. FULL would fsync every commit: 3 ms per claim and finish, which caps a
-    fan-out far below a 500/s rate limit (benchmarks/delivery_sms.py)."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            return
-        except sqlite3.OperationalError as exc:
-            # Switching needs an exclusive lock, and SQLite answers "locked" at once rather than
-            # wait for it (two new journals opened together): retry up to the busy timeout.
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
-_CLAIM_SQL = (
-    "UPDATE deliveries SET status = 'unknown', owner = ?, updated_at = ?"
-    " WHERE id = ? AND (status IN ('pending', 'failed')"
-    " OR (status = 'unknown' AND (owner IS NULL OR owner = ?)))"
-)
-_FINISH_SQL = (
-    "UPDATE deliveries SET status = ?, attempts = ?, provider_message_id = ?,"
-    " thread_data = ?, error = ?, owner = NULL, updated_at = ? WHERE id = ?"
-)
-
-
-def _finish_values(
-    delivery_id: int,
-    *,
-    status: str,
-    attempts: int,
-    provider_message_id: str | None = None,
-    thread_data: dict[str, Any] | None = None,
-    error: str | None = None,
-) -> tuple[Any, ...]:
-    """The parameters of _FINISH_SQL, the error redacted."""
-    if status not in _STATUSES:
-        raise ValueError(f"unknown delivery status {status!r}")
-    return (
-        status,
-        attempts,
-        provider_message_id,
-        json.dumps(thread_data or {}),
-        redact(error) if error is not None else None,
-        utcnow_iso(),
-        delivery_id,
-    )
 
 
 class SqliteJournal(Journal):
+    """The Journal in one SQLite file (see the module's docstring for how it stays consistent)."""
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise JournalError(
-                f"cannot create the journal's folder: {exc.strerror or exc}",
-                where=Location(file=str(self.path.parent)),
-                hint=_HINT,
-            ) from exc
-        is_new = not self.path.exists()
-        try:
-            conn = sqlite3.connect(
-                str(self.path),
-                timeout=BUSY_TIMEOUT_S,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-        except sqlite3.Error as exc:
-            raise self._error("cannot open the journal", exc) from exc
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            if is_new:
-                # Bluesky session tokens live here: owner-only, like ~/.ssh files. SQLite gives
-                # the -wal and -shm files the database file's mode.
-                os.chmod(self.path, 0o600)
-            _use_wal(conn)
-            self.applied_migrations = migrate(conn, str(self.path))
-        except sqlite3.Error as exc:
-            conn.close()
-            raise self._error("cannot open the journal", exc) from exc
-        except BaseException:
-            conn.close()
-            raise
+        conn, self.applied_migrations = connect(self.path)
         self._conn: sqlite3.Connection | None = conn
 
     def _error(self, what: str, exc: sqlite3.Error) -> JournalError:
-        return JournalError(f"{what}: {exc}", where=Location(file=str(self.path)), hint=_HINT)
+        return journal_error(self.path, what, exc)
 
     @contextmanager
     def _tx(self, write: bool = False) -> Iterator[sqlite3.Connection]:
@@ -188,7 +86,7 @@ class SqliteJournal(Journal):
 
     def save_incident(self, incident: Incident) -> None:
         with self._tx(write=True) as conn:
-            _upsert_incident(conn, incident, incident.updated_at or utcnow_iso())
+            upsert_incident(conn, incident, incident.updated_at or utcnow_iso())
 
     def list_incidents(self, include_resolved: bool = False) -> list[Incident]:
         where = "" if include_resolved else "WHERE resolved_at IS NULL"
@@ -221,7 +119,7 @@ class SqliteJournal(Journal):
                     update = one(conn, Update, "SELECT * FROM updates WHERE key = ?", (key,))
                     if update is None:
                         now = utcnow_iso()
-                        _upsert_incident(conn, incident, now)
+                        upsert_incident(conn, incident, now)
                         sql = "SELECT COALESCE(MAX(number), 0) FROM updates WHERE incident_id = ?"
                         (last,) = conn.execute(sql, (incident.id,)).fetchone()
                         update = Update(
@@ -237,7 +135,7 @@ class SqliteJournal(Journal):
                             context=context,
                         )
                         update.id = insert(conn, "updates", **dump(update, skip="id"))
-                    _insert_planned(conn, update, deliveries)
+                    insert_planned(conn, update, deliveries)
                     sql = "SELECT * FROM deliveries WHERE update_id = ? ORDER BY id"
                     return update, every(conn, Delivery, sql, (update.id,))
             except sqlite3.IntegrityError as exc:
@@ -258,13 +156,13 @@ class SqliteJournal(Journal):
             update = one(conn, Update, "SELECT * FROM updates WHERE id = ?", (update_id,))
             if update is None:
                 raise JournalError(f"no update {update_id} in the journal")
-            ids = _insert_planned(conn, update, planned)
+            ids = insert_planned(conn, update, planned)
             sql = "SELECT * FROM deliveries WHERE id = ?"
             return [d for i in ids if (d := one(conn, Delivery, sql, (i,)))]
 
     def claim(self, delivery_id: int, owner: str) -> bool:
         now = utcnow_iso()
-        claim_sql = _CLAIM_SQL
+        claim_sql = CLAIM_SQL
         # The common case is one atomic statement, committed on its own: a fan-out claims
         # hundreds of rows a second, and BEGIN/COMMIT around it doubles the cost.
         if self._single(claim_sql, (owner, now, delivery_id, owner)) == 1:
@@ -297,7 +195,7 @@ class SqliteJournal(Journal):
         thread_data: dict[str, Any] | None = None,
         error: str | None = None,
     ) -> None:
-        values = _finish_values(
+        values = finish_values(
             delivery_id,
             status=status,
             attempts=attempts,
@@ -305,7 +203,7 @@ class SqliteJournal(Journal):
             thread_data=thread_data,
             error=error,
         )
-        updated = self._single(_FINISH_SQL, values)
+        updated = self._single(FINISH_SQL, values)
         if updated != 1:
             raise JournalError(f"no delivery {delivery_id} in the journal")
 
@@ -316,15 +214,15 @@ class SqliteJournal(Journal):
         claimed: list[int] = []
         with self._tx(write=True) as conn:
             for delivery_id in delivery_ids:
-                cur = conn.execute(_CLAIM_SQL, (owner, now, delivery_id, owner))
+                cur = conn.execute(CLAIM_SQL, (owner, now, delivery_id, owner))
                 if cur.rowcount == 1:
                     claimed.append(delivery_id)
         return claimed
 
     def finish_many(self, outcomes: Sequence[tuple[int, dict[str, Any]]]) -> None:
-        values = [_finish_values(delivery_id, **fields) for delivery_id, fields in outcomes]
+        values = [finish_values(delivery_id, **fields) for delivery_id, fields in outcomes]
         with self._tx(write=True) as conn:
-            cur = conn.executemany(_FINISH_SQL, values)
+            cur = conn.executemany(FINISH_SQL, values)
             if cur.rowcount != len(values):
                 raise JournalError("a delivery of the batch is missing from the journal")
 
@@ -433,51 +331,3 @@ class SqliteJournal(Journal):
                 (channel, recipient),
             ).fetchone()
         return row is not None
-
-
-def _upsert_incident(conn: sqlite3.Connection, incident: Incident, updated_at: str) -> None:
-    # started_at is kept from the first insert: an incident starts once.
-    values = dump(incident) | {"started_at": incident.started_at or updated_at}
-    conflict = (
-        "ON CONFLICT (id) DO UPDATE SET title = excluded.title, status = excluded.status,"
-        " impact = excluded.impact, components = excluded.components,"
-        " updated_at = excluded.updated_at, resolved_at = excluded.resolved_at"
-    )
-    insert(conn, "incidents", conflict, **(values | {"updated_at": updated_at}))
-
-
-def _insert_planned(
-    conn: sqlite3.Connection, update: Update, planned: Iterable[PlannedDelivery]
-) -> list[int]:
-    """Insert the rows the update lacks; return every planned row's id, in order."""
-    now = utcnow_iso()
-    rows = [
-        (
-            update.id,
-            update.incident_id,
-            p.channel,
-            p.type,
-            p.recipient,
-            p.status,
-            redact(p.error) if p.error is not None else None,
-            p.fallback_for,
-            now,
-            now,
-        )
-        for p in planned
-    ]
-    # One statement for all of them, then one query for their ids: an audience of 100,000 is
-    # two statements, not 200,000.
-    conn.executemany(
-        "INSERT INTO deliveries (update_id, incident_id, channel, type, recipient, status, error,"
-        " fallback_for, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (update_id, channel, recipient) DO NOTHING",
-        rows,
-    )
-    if len(rows) > 100:  # a whole audience: read every id of the update at once
-        sql = "SELECT channel, recipient, id FROM deliveries WHERE update_id = ?"
-        found = conn.execute(sql, (update.id,))
-        ids = {(channel, recipient): i for channel, recipient, i in found}
-        return [int(ids[(row[2], row[4])]) for row in rows]
-    sql = "SELECT id FROM deliveries WHERE update_id = ? AND channel = ? AND recipient = ?"
-    return [int(conn.execute(sql, (row[0], row[2], row[4])).fetchone()[0]) for row in rows]

@@ -1,5 +1,4 @@
-"""The journal's SQLite schema: numbered steps recorded in a `migrations` table, and how its rows
-map to the journal's dataclasses.
+"""The SQLite journal's schema as numbered steps, each recorded in a `migrations` table once.
 
 Each step runs in its own BEGIN IMMEDIATE transaction and is skipped when already recorded, so
 two processes opening a new journal at once apply each step exactly once (the second waits on the
@@ -8,16 +7,11 @@ write lock, then sees the record). Never edit a released step: add a new one.
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import fields
-from typing import Any, TypeVar
 
 from notify.errors import JournalError, Location
-from notify.journal.base import Delivery, Incident, Update
 
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
@@ -96,11 +90,6 @@ LATEST = max(number for number, _, _ in MIGRATIONS)
 
 _NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
-# Columns holding JSON, with what an empty one reads as. Other columns map 1:1 to dataclass fields.
-_EMPTY_JSON = {"components": "[]", "context": "{}", "thread_data": "{}"}
-
-Row = TypeVar("Row", Incident, Update, Delivery)
-
 
 def migrate(conn: sqlite3.Connection, where: str | None = None) -> list[int]:
     """Apply the steps `conn`'s database lacks; return their numbers (empty when up to date).
@@ -162,69 +151,3 @@ def _statements(sql: str) -> Iterator[str]:
             buffer = ""
     if buffer.strip():
         yield buffer.strip()
-
-
-# Rows <-> dataclasses
-
-
-def insert(conn: sqlite3.Connection, table: str, _conflict: str = "", **values: Any) -> int:
-    """INSERT one row (table and column names are ours, never user input); return its rowid."""
-    columns = ", ".join(values)
-    marks = ", ".join("?" for _ in values)
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) {_conflict}"
-    return conn.execute(sql, tuple(values.values())).lastrowid or 0
-
-
-def one(
-    conn: sqlite3.Connection, cls: type[Row], sql: str, params: Sequence[Any] = ()
-) -> Row | None:
-    row = conn.execute(sql, params).fetchone()
-    return load(cls, row) if row else None
-
-
-def every(
-    conn: sqlite3.Connection, cls: type[Row], sql: str, params: Sequence[Any] = ()
-) -> list[Row]:
-    # Row by row, not fetchall(): 100,000 raw rows and their dataclasses are never both held.
-    return [load(cls, row) for row in conn.execute(sql, params)]
-
-
-def dump(obj: Incident | Update | Delivery, skip: str = "") -> dict[str, Any]:
-    """A dataclass as column values, JSON columns encoded; `skip` leaves one out (an id)."""
-    data = {f.name: getattr(obj, f.name) for f in fields(obj) if f.name != skip}
-    for name in _EMPTY_JSON:
-        if name in data:
-            data[name] = json.dumps(data[name])
-    return data
-
-
-def load(cls: type[Row], row: sqlite3.Row) -> Row:
-    """A row (read with sqlite3.Row) as its dataclass, JSON columns decoded."""
-    # By the dataclass's fields, so a later step may add columns without breaking this.
-    names, json_columns = _columns(cls)
-    data = {name: row[name] for name in names}
-    for name in _REPEATED:  # the same few values in every row of an update: one copy each
-        value = data.get(name)
-        if isinstance(value, str):
-            data[name] = sys.intern(value)
-    for name, empty in json_columns:
-        value = data[name]
-        # An empty column is most rows (thread_data of a pending delivery): skip the decoder.
-        data[name] = (
-            json.loads(value) if value and value != empty else ([] if empty == "[]" else {})
-        )
-    return cls(**data)
-
-
-# Columns whose values repeat across an update's rows (sqlite3 returns a new str for each).
-_REPEATED = ("incident_id", "channel", "type", "status", "owner", "created_at", "updated_at")
-_COLUMNS: dict[type, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {}
-
-
-def _columns(cls: type) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
-    """A row class's field names and its JSON columns: looked up once, not per row (a journal
-    of 100,000 deliveries is loaded in one go)."""
-    if cls not in _COLUMNS:
-        names = tuple(f.name for f in fields(cls))
-        _COLUMNS[cls] = names, tuple((n, e) for n, e in _EMPTY_JSON.items() if n in names)
-    return _COLUMNS[cls]
