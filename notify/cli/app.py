@@ -57,6 +57,11 @@ class App:
             return None
         return self.open_journal()
 
+    def history_journal(self) -> Journal:
+        """journal_for_history's journal, for a command that has loaded the config already."""
+        override = self.options.journal_override()
+        return _recorded_journal(Path(override) if override else self.config.journal_path)
+
 
 def open_journal_at(path: Path) -> Journal:
     from notify.journal import open_journal
@@ -74,7 +79,13 @@ def open_journal_at(path: Path) -> Journal:
 def journal_for_history(options: GlobalOptions) -> Journal:
     """The journal for read-mostly commands: --journal / $NOTIFY_JOURNAL, else the config's."""
     override = options.journal_override()
-    path = Path(override) if override else App.load(options).config.journal_path
+    if override:
+        return _recorded_journal(Path(override))
+    return App.load(options).history_journal()
+
+
+def _recorded_journal(path: Path) -> Journal:
+    """The journal at `path`, which must exist: these commands read what was sent."""
     if not path.exists():
         raise JournalError(
             "no journal yet: nothing has been sent with this config",

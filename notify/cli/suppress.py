@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import click
 
@@ -11,9 +11,6 @@ from notify.cli.options import GlobalOptions, global_options, options_of
 from notify.cli.report import Output
 from notify.errors import InputError
 from notify.exitcodes import ExitCode
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 @click.group()
@@ -53,13 +50,6 @@ def suppress_list(ctx: click.Context, channel: str | None) -> None:
     ctx.exit(run_suppress(options_of(ctx), "list", [], channel=channel))
 
 
-def _journal_path(options: GlobalOptions) -> Path:
-    from pathlib import Path
-
-    override = options.journal_override()
-    return Path(override) if override else App.load(options).config.journal_path
-
-
 def run_suppress(
     options: GlobalOptions,
     action: str,
@@ -69,14 +59,17 @@ def run_suppress(
     reason: str = "",
 ) -> int:
     out = Output(options)
-    if channel and channel != "*" and not options.journal_override():
+    override = options.journal_override()
+    if override:  # the journal given: the config is neither needed nor read
+        journal = open_journal_at(Path(override))
+    else:
         config = App.load(options).config
-        if channel not in config.channels:
+        if channel and channel != "*" and channel not in config.channels:
             raise InputError(
                 f"--channel {channel!r} is not a configured channel",
                 hint=f"Use one of: {', '.join(config.channels)}, or * for every channel.",
             )
-    journal = open_journal_at(_journal_path(options))
+        journal = open_journal_at(config.journal_path)
     if action == "add":
         for r in recipients:
             journal.suppress(channel or "*", r.strip(), reason)
