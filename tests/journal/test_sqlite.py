@@ -1,5 +1,7 @@
-"""The SQLite journal: the contract suite on a real file, then what only a file has (schema steps,
-WAL, file mode, secrets kept off the disk, journals written by an earlier notify)."""
+"""The SQLite journal: the contract suite on a real file, then what only a SQLite file has.
+
+Schema steps, WAL, the file's mode, secrets kept off the disk, journals an earlier notify wrote.
+"""
 
 from __future__ import annotations
 
