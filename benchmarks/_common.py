@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from notify.sandbox.config import SandboxAddress
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # The update every delivery benchmark sends.
@@ -36,6 +38,11 @@ class SandboxProcess:
         )
         assert self.proc.stdout is not None
         self.info: dict[str, Any] = json.loads(self.proc.stdout.readline())
+
+    @property
+    def address(self) -> SandboxAddress:
+        """Where it serves, for the channels.yaml generator."""
+        return SandboxAddress(self.info["url"], self.info["smtp_host"], self.info["smtp_port"])
 
     def stats(self) -> dict[str, Any]:
         assert self.proc.stdin is not None and self.proc.stdout is not None

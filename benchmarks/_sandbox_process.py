@@ -35,7 +35,7 @@ def main() -> None:
 
     sb = Sandbox(latency=args.latency)
     sb.on_request = seen
-    store_email = sb.store_email
+    store_email = sb.recording.store_email
     email_bytes = [0]
 
     def arrived(message: Any) -> None:
@@ -47,7 +47,7 @@ def main() -> None:
         email_bytes[0] = len(message.data)
         store_email(message)
 
-    sb.store_email = arrived  # type: ignore[method-assign]
+    sb.recording.store_email = arrived  # type: ignore[method-assign]
     sb.start()
     for item in args.rate_limit:
         provider, _, count = item.partition("=")

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks._common import SEND_ARGS, Run, SandboxProcess, run_notify
-from notify.sandbox.credentials import Credentials
+from notify.sandbox.config import SandboxAddress, SandboxLike, channel, config_text
 
 DRY_RUN_SECONDS = 10.0
 PEAK_MB = 200.0
@@ -41,21 +41,12 @@ def write_audience(path: Path, count: int) -> None:
             out.writerow([phone(n), f"Customer {n}", LOCALES[n % 5], TAGS[n % 5], "pro"])
 
 
-def config_text(base_url: str, *, rate: int, concurrency: int) -> str:
-    c = Credentials()
-    return f"""version: 1
-organization: {{name: Acme Cloud, status_url: https://status.acme.example}}
-channels:
-  customers-sms:
-    type: sms
-    base_url: {base_url}
-    account_sid: {c.twilio_account_sid}
-    auth_token: {c.twilio_auth_token}
-    from: "+15005550006"
-    rate_limit: {rate}/s
-    concurrency: {concurrency}
-    to: customers.csv
-"""
+def audience_config(where: SandboxLike, *, rate: int, concurrency: int) -> str:
+    """channels.yaml: one SMS channel to customers.csv, through the sandbox's Twilio."""
+    sms = channel(
+        "twilio", where, rate_limit=f"{rate}/s", concurrency=concurrency, to="customers.csv"
+    )
+    return config_text({"customers-sms": sms})
 
 
 def report(what: str, run: Run, count: int, *, target_s: float | None) -> None:
@@ -85,7 +76,9 @@ def main() -> None:
 
         # The dry run talks to nobody: any base_url will do.
         (folder / "channels.yaml").write_text(
-            config_text("http://127.0.0.1:9", rate=args.rate, concurrency=args.concurrency),
+            audience_config(
+                SandboxAddress("http://127.0.0.1:9"), rate=args.rate, concurrency=args.concurrency
+            ),
             encoding="utf-8",
         )
         dry = run_notify([*SEND_ARGS, "--dry-run", "--json"], folder)
@@ -96,7 +89,7 @@ def main() -> None:
             return
         with SandboxProcess("--latency", "0", "--rate-limit", f"twilio={args.rate}") as sb:
             (folder / "channels.yaml").write_text(
-                config_text(sb.info["twilio"], rate=args.rate, concurrency=args.concurrency),
+                audience_config(sb.address, rate=args.rate, concurrency=args.concurrency),
                 encoding="utf-8",
             )
             sent = run_notify([*SEND_ARGS, "--yes", "--json"], folder)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from notify.sandbox.credentials import Credentials
+from notify.sandbox.config import SandboxLike, channel, config_text
 
 AREA_CODES = ("212", "312", "415", "617", "202")
 GERMAN = "Wir untersuchen"
@@ -44,9 +44,8 @@ class Scenario:
     german: set[str]  # phones of customers with locale de
 
 
-def write_scenario(folder: Path, rows: int, sandbox: Any) -> Scenario:
+def write_scenario(folder: Path, rows: int, sandbox: SandboxLike) -> Scenario:
     """customers.csv, a German template, and channels.yaml pointing at `sandbox`."""
-    c = Credentials()
     bad_phone = [5, rows // 2, rows - 3]
     bad_email = [7, rows // 3]
     german: set[str] = set()
@@ -71,30 +70,20 @@ def write_scenario(folder: Path, rows: int, sandbox: Any) -> Scenario:
         "{% block body %}**Untersuchung** — " + GERMAN + " {{ incident.title }}.{% endblock %}\n",
         encoding="utf-8",
     )
+    channels = {
+        "customers-sms": channel(
+            "twilio", sandbox, to="customers.csv", skip_invalid=True, concurrency=50
+        ),
+        "customers-email": channel(
+            "sendgrid",
+            sandbox,
+            sender="Acme Status <status@acme.example>",
+            to="customers.csv",
+            skip_invalid=True,
+        ),
+    }
     (folder / "channels.yaml").write_text(
-        f"""version: 1
-organization: {{name: Acme Cloud, status_url: https://status.acme.example}}
-templates: templates
-channels:
-  customers-sms:
-    type: sms
-    base_url: {sandbox.base_url("twilio")}
-    account_sid: {c.twilio_account_sid}
-    auth_token: {c.twilio_auth_token}
-    from: "+15005550006"
-    to: customers.csv
-    skip_invalid: true
-    concurrency: 50
-  customers-email:
-    type: email
-    provider: sendgrid
-    base_url: {sandbox.base_url("sendgrid")}
-    api_key: {c.sendgrid_api_key}
-    from: "Acme Status <status@acme.example>"
-    to: customers.csv
-    skip_invalid: true
-""",
-        encoding="utf-8",
+        config_text(channels, templates="templates"), encoding="utf-8"
     )
     opted_out = [phone(n) for n in (10, 11, 12) if n + 2 not in bad_phone]
     return Scenario(folder, rows, bad_phone, bad_email, opted_out, german)

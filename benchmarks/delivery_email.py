@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
 import tempfile
 import time
@@ -29,6 +28,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from benchmarks._common import SandboxProcess, run_notify
+from notify.sandbox.config import SandboxLike, channel, config_text
 
 SENDER = "status@acme.example"
 TARGET = 0.8
@@ -134,25 +134,24 @@ def measure_bare(count: int, connections: int, make: Callable[[str], bytes]) -> 
     )
 
 
-def config_text(host: str, port: int, connections: int, count: int) -> str:
-    return f"""version: 1
-organization: {{name: Acme Cloud, status_url: https://status.acme.example}}
-channels:
-  status-email:
-    type: email
-    host: {host}
-    port: {port}
-    security: none
-    from: "Acme Status <{SENDER}>"
-    concurrency: {connections}
-    to: {json.dumps(recipients(count))}
-"""
+def email_config(where: SandboxLike, connections: int, count: int) -> str:
+    """channels.yaml: one email channel over plain SMTP (no AUTH) to `count` recipients."""
+    email = channel(
+        "smtp",
+        where,
+        username=None,
+        password=None,
+        sender=f"Acme Status <{SENDER}>",
+        to=recipients(count),
+        concurrency=connections,
+    )
+    return config_text({"status-email": email})
 
 
 def measure_notify(count: int, connections: int, profile: str | None) -> Measured:
     with SandboxProcess() as sb, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        text = config_text(sb.info["smtp_host"], sb.info["smtp_port"], connections, count)
+        text = email_config(sb.address, connections, count)
         (folder / "channels.yaml").write_text(text, encoding="utf-8")
         args = ["send", "investigating", "--title", "Checkout errors", "--message", MESSAGE]
         run = run_notify([*args, "--yes", "--json"], folder, profile=profile)

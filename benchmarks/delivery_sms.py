@@ -9,12 +9,11 @@ emulator (whose own limit is 500/s too), and peak memory of the notify process u
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
 from benchmarks._common import SEND_ARGS, SandboxProcess, run_notify
-from notify.sandbox.credentials import Credentials
+from notify.sandbox.config import channel, config_text
 
 
 def main() -> None:
@@ -23,7 +22,6 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--latency", type=float, default=0.05)
     args = parser.parse_args()
-    c = Credentials()
     numbers = [f"+1415555{n:04d}" for n in range(args.count)]
     concurrency = max(4, int(args.rate * args.latency * 2))
     with (
@@ -31,22 +29,10 @@ def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
     ):
         folder = Path(tmp)
-        (folder / "channels.yaml").write_text(
-            f"""version: 1
-organization: {{name: Acme Cloud, status_url: https://status.acme.example}}
-channels:
-  customers-sms:
-    type: sms
-    base_url: {sb.info["twilio"]}
-    account_sid: {c.twilio_account_sid}
-    auth_token: {c.twilio_auth_token}
-    from: "+15005550006"
-    rate_limit: {args.rate}/s
-    concurrency: {concurrency}
-    to: {json.dumps(numbers)}
-""",
-            encoding="utf-8",
+        sms = channel(
+            "twilio", sb.address, rate_limit=f"{args.rate}/s", concurrency=concurrency, to=numbers
         )
+        (folder / "channels.yaml").write_text(config_text({"customers-sms": sms}), encoding="utf-8")
         run = run_notify([*SEND_ARGS, "--yes", "--json"], folder)
         everything = sb.stats()
         stats = everything.get("twilio", {})

@@ -11,31 +11,26 @@ of `notify send` (start-up to report), and the notify process's peak memory.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
 from benchmarks._common import SEND_ARGS, SandboxProcess, run_notify
-from notify.sandbox.credentials import Credentials
+from notify.sandbox.config import SandboxLike, channel, config_text
 
 
-def config_text(base_url: str, count: int, concurrency: int, audience: str | None = None) -> str:
+def sendgrid_config(
+    where: SandboxLike, count: int, concurrency: int, audience: str | None = None
+) -> str:
     """channels.yaml for `count` recipients: listed in `to:`, or in the audience file named."""
-    c = Credentials()
-    to = audience or json.dumps([f"customer{n}@example.com" for n in range(count)])
-    return f"""version: 1
-organization: {{name: Acme Cloud, status_url: https://status.acme.example}}
-channels:
-  customers-email:
-    type: email
-    provider: sendgrid
-    base_url: {base_url}
-    api_key: {c.sendgrid_api_key}
-    from: "Acme Status <status@acme.example>"
-    unsubscribe_url: "https://status.acme.example/unsubscribe?email={{recipient}}"
-    concurrency: {concurrency}
-    to: {to}
-"""
+    email = channel(
+        "sendgrid",
+        where,
+        sender="Acme Status <status@acme.example>",
+        to=audience or [f"customer{n}@example.com" for n in range(count)],
+        unsubscribe_url="https://status.acme.example/unsubscribe?email={recipient}",
+        concurrency=concurrency,
+    )
+    return config_text({"customers-email": email})
 
 
 def write_audience(path: Path, count: int) -> None:
@@ -60,13 +55,12 @@ def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
     ):
         folder = Path(tmp)
-        base_url = f"{sb.info['url']}/sendgrid"
         audience = None
         if args.to == "csv":
             audience = "customers.csv"
             write_audience(folder / audience, args.count)
         (folder / "channels.yaml").write_text(
-            config_text(base_url, args.count, args.concurrency, audience), encoding="utf-8"
+            sendgrid_config(sb.address, args.count, args.concurrency, audience), encoding="utf-8"
         )
         run = run_notify([*SEND_ARGS, "--yes", "--json"], folder)
         everything = sb.stats()

@@ -136,9 +136,5 @@ def workspace(tmp_path: Path, sandbox: Any) -> Workspace:
 
     sandbox.reset()
     ws = Workspace(tmp_path, sandbox)
-    ws.write_config(
-        demo_config_text(sandbox).replace(
-            "timezone: UTC\n", "timezone: UTC\njournal: .notify/journal.db\n"
-        )
-    )
+    ws.write_config(demo_config_text(sandbox, journal=".notify/journal.db"))
     return ws

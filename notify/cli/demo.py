@@ -45,75 +45,37 @@ STEPS = [
 DEMO_TITLE = "Checkout errors"
 
 
-def demo_config_text(sb: Sandbox) -> str:
-    from notify.sandbox.credentials import Credentials
+def demo_config_text(sb: Sandbox, *, journal: str | None = None) -> str:
+    """The demo's channels.yaml: one channel of every type, pointed at `sb`."""
+    from notify.sandbox.config import channel, config_text
 
-    c = Credentials()
-    return f"""\
-version: 1
-organization:
-  name: Acme Cloud
-  status_url: https://status.acme.example
-timezone: UTC
-channels:
-  status-email:
-    type: email
-    host: {sb.smtp_host}
-    port: {sb.smtp_port}
-    security: none
-    username: {c.smtp_username}
-    password: {c.smtp_password}
-    from: "Acme Status <status@acme.example>"
-    to: [oncall@acme.example, cto@acme.example]
-  customers-sms:
-    type: sms
-    base_url: {sb.base_url("twilio")}
-    account_sid: {c.twilio_account_sid}
-    auth_token: {c.twilio_auth_token}
-    from: "+15005550006"
-    to: ["+14155550100", "+442071838750"]
-    rate_limit: 10/s
-  ops-slack:
-    type: slack
-    base_url: {sb.base_url("slack")}
-    token: {c.slack_token}
-    channel: C0SANDBOX01
-  it-teams:
-    type: teams
-    webhook_url: {sb.webhook_url("teams")}
-  community-discord:
-    type: discord
-    webhook_url: {sb.webhook_url("discord")}
-  status-telegram:
-    type: telegram
-    base_url: {sb.base_url("telegram")}
-    token: {c.telegram_token}
-    chat_id: "{c.telegram_chat_id}"
-  mastodon:
-    type: mastodon
-    base_url: {sb.base_url("mastodon")}
-    token: {c.mastodon_token}
-    visibility: public
-  bluesky:
-    type: bluesky
-    base_url: {sb.base_url("bluesky")}
-    identifier: {c.bluesky_identifier}
-    app_password: {c.bluesky_app_password}
-  x:
-    type: x
-    base_url: {sb.base_url("x")}
-    api_key: {c.x_api_key}
-    api_secret: {c.x_api_secret}
-    access_token: {c.x_access_token}
-    access_token_secret: {c.x_access_token_secret}
-  status-webhook:
-    type: webhook
-    url: {sb.webhook_url("webhook")}
-    secret: {c.webhook_secret}
-groups:
-  internal: [status-email, ops-slack, it-teams]
-  public: [customers-sms, community-discord, status-telegram, mastodon, bluesky, x, status-webhook]
-"""
+    channels = {
+        "status-email": channel(
+            "smtp",
+            sb,
+            sender="Acme Status <status@acme.example>",
+            to=["oncall@acme.example", "cto@acme.example"],
+        ),
+        "customers-sms": channel(
+            "twilio", sb, to=["+14155550100", "+442071838750"], rate_limit="10/s"
+        ),
+        "ops-slack": channel("slack", sb),
+        "it-teams": channel("teams", sb),
+        "community-discord": channel("discord", sb),
+        "status-telegram": channel("telegram", sb),
+        "mastodon": channel("mastodon", sb),
+        "bluesky": channel("bluesky", sb),
+        "x": channel("x", sb),
+        "status-webhook": channel("webhook", sb),
+    }
+    groups = {
+        "internal": ["status-email", "ops-slack", "it-teams"],
+        "public": [
+            "customers-sms", "community-discord", "status-telegram", "mastodon", "bluesky", "x",
+            "status-webhook",
+        ],
+    }  # fmt: skip
+    return config_text(channels, timezone="UTC", journal=journal, groups=groups)
 
 
 @click.command()

@@ -20,7 +20,8 @@ from typing import Any
 
 import regex
 
-from notify.sandbox.http import Emulator, Request, Response, SandboxState
+from notify.sandbox.core.emulator import Emulator, FixedWindow, Request, Response, SandboxState
+from notify.sandbox.credentials import Credentials
 
 __all__ = ["BlueskyEmulator"]
 
@@ -57,14 +58,6 @@ class _Token:
     expires: float
 
 
-@dataclass
-class _Window:
-    limit: int
-    period: float
-    start: float = 0.0
-    used: int = 0
-
-
 def _jwt(kind: str, did: str, now: float, ttl: float) -> str:
     """A JWT-shaped opaque token, so clients that read `exp` find one."""
 
@@ -87,6 +80,17 @@ def _cid(record: Any) -> str:
 class BlueskyEmulator(Emulator):
     name = "bluesky"
 
+    @classmethod
+    def channels(cls, root: str, credentials: Credentials) -> dict[str, dict[str, Any]]:
+        return {
+            "bluesky": {
+                "type": "bluesky",
+                "base_url": cls.base_url(root),
+                "identifier": credentials.bluesky_identifier,
+                "app_password": credentials.bluesky_app_password,
+            }
+        }
+
     def __init__(self, state: SandboxState) -> None:
         super().__init__(state)
         self.sessions_created = 0  # createSession calls that succeeded
@@ -94,7 +98,7 @@ class BlueskyEmulator(Emulator):
         self._tokens: dict[str, _Token] = {}
         self._revoked: set[str] = set()  # refresh tokens already rotated
         self._records: dict[str, dict[str, Any]] = {}  # rkey -> stored post
-        self._windows: dict[str, _Window] = {}
+        self._windows: dict[str, FixedWindow] = {}
         self._last_tid = 0
 
     def reset(self) -> None:
@@ -281,14 +285,12 @@ class BlueskyEmulator(Emulator):
     def _limit_headers(self, method: str) -> dict[str, str]:
         limit, period, cost = _POLICIES.get(method, _DEFAULT_POLICY)
         now = self.state.clock()
-        window = self._windows.setdefault(method, _Window(limit, period))
-        if now - window.start >= window.period:
-            window.start, window.used = now, 0
-        window.used += cost
+        window = self._windows.setdefault(method, FixedWindow(limit, period))
+        window.hit(now, cost)
         return {
             "RateLimit-Limit": str(limit),
-            "RateLimit-Remaining": str(max(0, limit - window.used)),
-            "RateLimit-Reset": str(int(window.start + period)),
+            "RateLimit-Remaining": str(window.remaining),
+            "RateLimit-Reset": str(int(window.resets_at)),
             "RateLimit-Policy": f"{limit};w={int(period)}",
         }
 

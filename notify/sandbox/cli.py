@@ -18,10 +18,10 @@ from notify.errors import InputError, Location
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from notify.sandbox.server import Recorded, Sandbox
-    from notify.sandbox.smtp import ReceivedEmail
+    from notify.sandbox.core.recording import ReceivedEmail, Recorded
+    from notify.sandbox.server import Sandbox
 
-__all__ = ["channels_yaml", "parse_failure", "parse_rate", "sandbox_channels", "sandbox_command"]
+__all__ = ["channels_yaml", "parse_failure", "parse_rate", "sandbox_command"]
 
 _PERIODS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(\d*)\s*(s|sec|m|min|h))?\s*$")
@@ -67,61 +67,11 @@ def parse_failure(value: str) -> tuple[str, int, int]:
     return provider, int(match.group(1)), int(match.group(2) or 1)
 
 
-def sandbox_channels(sb: Sandbox, *, phone: str = "+14155550100") -> dict[str, dict[str, Any]]:
-    """One channel per emulator that is installed, pointed at `sb` (for channels.yaml)."""
-    c = sb.credentials
-    channels: dict[str, dict[str, Any]] = {
-        "sandbox-email": {
-            "type": "email",
-            "host": sb.smtp_host,
-            "port": sb.smtp_port,
-            "security": "none",
-            "username": c.smtp_username,
-            "password": c.smtp_password,
-            "from": f"Status <{c.smtp_username}>",
-            "to": ["oncall@example.com"],
-        }
-    }
-    by_provider: dict[str, tuple[str, dict[str, Any]]] = {
-        "sendgrid": ("sandbox-sendgrid", {"type": "email", "provider": "sendgrid",
-            "base_url": sb.base_url("sendgrid"), "api_key": c.sendgrid_api_key,
-            "from": f"Status <{c.smtp_username}>", "to": ["oncall@example.com"]}),
-        "twilio": ("sandbox-sms", {"type": "sms", "base_url": sb.base_url("twilio"),
-            "account_sid": c.twilio_account_sid, "auth_token": c.twilio_auth_token,
-            "from": "+15005550006", "to": [phone]}),
-        "slack": ("sandbox-slack", {"type": "slack", "base_url": sb.base_url("slack"),
-            "token": c.slack_token, "channel": "C0SANDBOX01"}),
-        "slack-webhook": ("sandbox-slack-webhook",
-            {"type": "slack", "webhook_url": sb.webhook_url("slack")}),
-        "teams": ("sandbox-teams", {"type": "teams", "webhook_url": sb.webhook_url("teams")}),
-        "discord": ("sandbox-discord",
-            {"type": "discord", "webhook_url": sb.webhook_url("discord")}),
-        "telegram": ("sandbox-telegram", {"type": "telegram", "base_url": sb.base_url("telegram"),
-            "token": c.telegram_token, "chat_id": c.telegram_chat_id}),
-        "mastodon": ("sandbox-mastodon", {"type": "mastodon", "base_url": sb.base_url("mastodon"),
-            "token": c.mastodon_token, "visibility": "public"}),
-        "bluesky": ("sandbox-bluesky", {"type": "bluesky", "base_url": sb.base_url("bluesky"),
-            "identifier": c.bluesky_identifier, "app_password": c.bluesky_app_password}),
-        "x": ("sandbox-x", {"type": "x", "base_url": sb.base_url("x"), "api_key": c.x_api_key,
-            "api_secret": c.x_api_secret, "access_token": c.x_access_token,
-            "access_token_secret": c.x_access_token_secret}),
-        "webhook": ("sandbox-webhook", {"type": "webhook", "url": sb.webhook_url("webhook"),
-            "secret": c.webhook_secret}),
-    }  # fmt: skip
-    for key, (name, settings) in by_provider.items():
-        if key.split("-")[0] in sb.emulators:
-            channels[name] = settings
-    return channels
-
-
 def channels_yaml(sb: Sandbox) -> str:
-    """A channels.yaml pointing every installed channel type at `sb`."""
-    import yaml
+    """A channels.yaml pointing every channel type the sandbox offers at `sb`."""
+    from notify.sandbox.config import config_text, every_channel
 
-    document = {"version": 1, "organization": {"name": "Sandbox Cloud"}}
-    head = yaml.safe_dump(document, sort_keys=False)
-    body = yaml.safe_dump({"channels": sandbox_channels(sb)}, sort_keys=False, width=200)
-    return head + body
+    return config_text(every_channel(sb), organization={"name": "Sandbox Cloud"})
 
 
 def _summary(rec: Recorded) -> str:
@@ -209,7 +159,7 @@ async def _serve(sb: Sandbox, console: Console) -> None:
 
 
 def _check_provider(provider: str, option: str) -> None:
-    from notify.sandbox.server import EMULATORS
+    from notify.sandbox.registry import EMULATORS
 
     known = [*EMULATORS, "smtp"] if option == "--fail" else list(EMULATORS)
     if provider not in known:

@@ -12,7 +12,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from notify.sandbox.http import Emulator, Request, Response, SandboxState
+from notify.sandbox.core.emulator import Emulator, Request, Response, SandboxState
+from notify.sandbox.credentials import Credentials
 
 __all__ = ["DiscordEmulator"]
 
@@ -67,6 +68,17 @@ def _problem(status: int, code: int, message: str, **extra: Any) -> Response:
 
 class DiscordEmulator(Emulator):
     name = "discord"
+    api_path = "/api/v10"
+
+    @classmethod
+    def webhook_path(cls, credentials: Credentials, name: str) -> str:
+        c = credentials
+        return f"{cls.api_path}/webhooks/{c.discord_webhook_id}/{c.discord_webhook_token}"
+
+    @classmethod
+    def channels(cls, root: str, credentials: Credentials) -> dict[str, dict[str, Any]]:
+        webhook_url = cls.webhook_url(root, credentials)
+        return {"discord": {"type": "discord", "webhook_url": webhook_url}}
 
     def __init__(self, state: SandboxState) -> None:
         super().__init__(state)

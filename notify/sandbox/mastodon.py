@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import regex
 
-from notify.sandbox.http import Emulator, Request, Response, SandboxState
+from notify.sandbox.core.emulator import Emulator, FixedWindow, Request, Response, SandboxState
+from notify.sandbox.credentials import Credentials
 
 __all__ = ["MastodonEmulator"]
 
@@ -43,25 +43,6 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "media_ids": list,
     "poll": dict,
 }
-
-
-@dataclass
-class _Window:
-    """A fixed rate-limit window, for the X-RateLimit-* headers."""
-
-    limit: int
-    period: float
-    start: float = 0.0
-    used: int = 0
-
-    def hit(self, now: float) -> None:
-        if now - self.start >= self.period:
-            self.start, self.used = now, 0
-        self.used += 1
-
-    @property
-    def remaining(self) -> int:
-        return max(0, self.limit - self.used)
 
 
 def _iso(epoch: float) -> str:
@@ -95,6 +76,17 @@ def _content_html(text: str) -> str:
 class MastodonEmulator(Emulator):
     name = "mastodon"
 
+    @classmethod
+    def channels(cls, root: str, credentials: Credentials) -> dict[str, dict[str, Any]]:
+        return {
+            "mastodon": {
+                "type": "mastodon",
+                "base_url": cls.base_url(root),
+                "token": credentials.mastodon_token,
+                "visibility": "public",
+            }
+        }
+
     def __init__(self, state: SandboxState) -> None:
         super().__init__(state)
         self.max_characters = MAX_CHARACTERS
@@ -102,7 +94,7 @@ class MastodonEmulator(Emulator):
         self._statuses: dict[str, dict[str, Any]] = {}
         self._keys: dict[str, tuple[str, float]] = {}
         self._scheduled: list[dict[str, Any]] = []
-        self._window = _Window(RATE_LIMIT, RATE_PERIOD)
+        self._window = FixedWindow(RATE_LIMIT, RATE_PERIOD)
 
     def reset(self) -> None:
         super().reset()
@@ -111,7 +103,7 @@ class MastodonEmulator(Emulator):
         self._statuses.clear()
         self._keys.clear()
         self._scheduled.clear()
-        self._window = _Window(RATE_LIMIT, RATE_PERIOD)
+        self._window = FixedWindow(RATE_LIMIT, RATE_PERIOD)
 
     def status(self, status_id: str) -> dict[str, Any] | None:
         """A created status by id, as the API returns it."""
@@ -131,7 +123,7 @@ class MastodonEmulator(Emulator):
         return {
             "X-RateLimit-Limit": str(window.limit),
             "X-RateLimit-Remaining": str(window.remaining if remaining is None else remaining),
-            "X-RateLimit-Reset": _iso(window.start + window.period if reset is None else reset),
+            "X-RateLimit-Reset": _iso(window.resets_at if reset is None else reset),
         }
 
     def _route(self, req: Request) -> Response:

@@ -11,7 +11,8 @@ import math
 import secrets
 from typing import Any
 
-from notify.sandbox.http import Emulator, Request, Response
+from notify.sandbox.core.emulator import Emulator, Request, Response
+from notify.sandbox.credentials import Credentials
 
 __all__ = ["SendgridEmulator"]
 
@@ -68,6 +69,19 @@ class _Problems:
 
 class SendgridEmulator(Emulator):
     name = "sendgrid"
+
+    @classmethod
+    def channels(cls, root: str, credentials: Credentials) -> dict[str, dict[str, Any]]:
+        return {
+            "sendgrid": {
+                "type": "email",
+                "provider": "sendgrid",
+                "base_url": cls.base_url(root),
+                "api_key": credentials.sendgrid_api_key,
+                "from": f"Status <{credentials.smtp_username}>",
+                "to": ["oncall@example.com"],
+            }
+        }
 
     async def handle(self, req: Request) -> Response:
         path = req.path.rstrip("/")

@@ -11,7 +11,8 @@ import json
 import re
 from typing import Any
 
-from notify.sandbox.http import Emulator, Request, Response, SandboxState
+from notify.sandbox.core.emulator import Emulator, Request, Response, SandboxState, truthy
+from notify.sandbox.credentials import Credentials
 
 __all__ = ["SlackEmulator"]
 
@@ -31,14 +32,28 @@ class _Fail(Exception):
         self.error = error
 
 
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes")
-    return bool(value)
-
-
 class SlackEmulator(Emulator):
     name = "slack"
+    api_path = "/api"
+
+    @classmethod
+    def webhook_path(cls, credentials: Credentials, name: str) -> str:
+        return f"/hooks/services/{TEAM_ID}/{BOT_ID}/{credentials.slack_webhook_secret}"
+
+    @classmethod
+    def channels(cls, root: str, credentials: Credentials) -> dict[str, dict[str, Any]]:
+        return {
+            "slack": {
+                "type": "slack",
+                "base_url": cls.base_url(root),
+                "token": credentials.slack_token,
+                "channel": "C0SANDBOX01",
+            },
+            "slack-webhook": {
+                "type": "slack",
+                "webhook_url": cls.webhook_url(root, credentials),
+            },
+        }
 
     def __init__(self, state: SandboxState) -> None:
         super().__init__(state)
@@ -97,11 +112,16 @@ class SlackEmulator(Emulator):
             args.update(body)
         elif req.content_type in ("application/x-www-form-urlencoded", ""):
             args.update({k: v[-1] for k, v in req.form().items()})
-            if isinstance(args.get("blocks"), str):  # form bodies carry blocks as JSON text
-                try:
-                    args["blocks"] = json.loads(args["blocks"])
-                except ValueError:
-                    raise _Fail("invalid_blocks_format") from None
+            # Form bodies carry blocks and attachments as JSON text.
+            for name, error in (
+                ("blocks", "invalid_blocks_format"),
+                ("attachments", "invalid_attachments"),
+            ):
+                if isinstance(args.get(name), str):
+                    try:
+                        args[name] = json.loads(args[name])
+                    except ValueError:
+                        raise _Fail(error) from None
         else:
             raise _Fail("invalid_post_type")
         return args
@@ -148,9 +168,9 @@ class SlackEmulator(Emulator):
             "text": args.get("text") or "",
             "blocks": args.get("blocks"),
             "attachments": args.get("attachments"),
-            "reply_broadcast": _truthy(args.get("reply_broadcast", False)),
-            "mrkdwn": _truthy(args.get("mrkdwn", True)),
-            "unfurl_links": _truthy(args.get("unfurl_links", False)),
+            "reply_broadcast": truthy(args.get("reply_broadcast", False)),
+            "mrkdwn": truthy(args.get("mrkdwn", True)),
+            "unfurl_links": truthy(args.get("unfurl_links", False)),
             "edits": [],
         }
         if thread_ts is not None:
@@ -173,9 +193,17 @@ class SlackEmulator(Emulator):
             "bot_id": BOT_ID,
             "team": TEAM_ID,
         }
-        for key in ("thread_ts", "blocks", "attachments"):
+        for key in ("thread_ts", "blocks"):
             if post.get(key) is not None:
                 message[key] = post[key]
+        if isinstance(post.get("attachments"), list):
+            # Slack numbers a message's attachments: each comes back with an integer id.
+            message["attachments"] = [
+                {**a, "id": n} if isinstance(a, dict) else a
+                for n, a in enumerate(post["attachments"], start=1)
+            ]
+        elif post.get("attachments") is not None:
+            message["attachments"] = post["attachments"]
         if post.get("edits"):
             message["edited"] = {"user": BOT_USER, "ts": post["edits"][-1]["ts"]}
         return message

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from notify.sandbox.http import Emulator, Request, Response
+from notify.sandbox.core.emulator import Emulator, Request, Response
+from notify.sandbox.credentials import Credentials
 
 __all__ = ["TeamsEmulator"]
 
@@ -24,6 +25,14 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 
 class TeamsEmulator(Emulator):
     name = "teams"
+
+    @classmethod
+    def webhook_path(cls, credentials: Credentials, name: str) -> str:
+        return f"/workflows/{name}?sig={credentials.teams_sig}"
+
+    @classmethod
+    def channels(cls, root: str, credentials: Credentials) -> dict[str, dict[str, Any]]:
+        return {"teams": {"type": "teams", "webhook_url": cls.webhook_url(root, credentials)}}
 
     async def handle(self, req: Request) -> Response:
         parts = req.path.strip("/").split("/")

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from notify.sandbox.http import Emulator, Request, Response, SandboxState
+from notify.sandbox.core.emulator import Emulator, Request, Response, SandboxState, truthy
+from notify.sandbox.credentials import Credentials
 
 __all__ = ["TelegramEmulator", "TelegramParseError", "parse_html", "parse_markdown"]
 
@@ -280,6 +281,17 @@ def _bad(description: str, code: int = 400) -> Response:
 class TelegramEmulator(Emulator):
     name = "telegram"
 
+    @classmethod
+    def channels(cls, root: str, credentials: Credentials) -> dict[str, dict[str, Any]]:
+        return {
+            "telegram": {
+                "type": "telegram",
+                "base_url": cls.base_url(root),
+                "token": credentials.telegram_token,
+                "chat_id": credentials.telegram_chat_id,
+            }
+        }
+
     def __init__(self, state: SandboxState) -> None:
         super().__init__(state)
         self._messages: dict[int, dict[str, Any]] = {}
@@ -368,7 +380,7 @@ class TelegramEmulator(Emulator):
             target = self._messages.get(int(reply["message_id"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError("message_id must be an integer") from exc
-        if target is None and not _truthy(reply.get("allow_sending_without_reply")):
+        if target is None and not truthy(reply.get("allow_sending_without_reply")):
             raise LookupError(reply.get("message_id"))
         return target
 
@@ -407,7 +419,7 @@ class TelegramEmulator(Emulator):
                 "parse_mode": mode or None,
                 "entities": entities,
                 "reply_to_message_id": reply_to["message_id"] if reply_to else None,
-                "disable_notification": _truthy(params.get("disable_notification")),
+                "disable_notification": truthy(params.get("disable_notification")),
                 "link_preview_options": params.get("link_preview_options"),
             }
         )
@@ -461,9 +473,3 @@ def _params(req: Request) -> dict[str, Any]:
     elif req.content_type == "application/x-www-form-urlencoded":
         params.update({k: v[-1] for k, v in req.form().items()})
     return params
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.lower() in ("true", "1")
-    return bool(value)

@@ -15,7 +15,8 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from notify.sandbox.http import Emulator, Request, Response, SandboxState
+from notify.sandbox.core.emulator import Emulator, Request, Response, SandboxState
+from notify.sandbox.credentials import Credentials
 
 __all__ = ["TwilioEmulator", "segments"]
 
@@ -66,6 +67,19 @@ def _error(status: int, code: int, message: str) -> Response:
 
 class TwilioEmulator(Emulator):
     name = "twilio"
+
+    @classmethod
+    def channels(cls, root: str, credentials: Credentials) -> dict[str, dict[str, Any]]:
+        return {
+            "sms": {
+                "type": "sms",
+                "base_url": cls.base_url(root),
+                "account_sid": credentials.twilio_account_sid,
+                "auth_token": credentials.twilio_auth_token,
+                "from": "+15005550006",  # Twilio's own test number that always works
+                "to": ["+14155550100"],
+            }
+        }
 
     def __init__(self, state: SandboxState) -> None:
         super().__init__(state)

@@ -12,7 +12,8 @@ import hmac
 import json
 from typing import Any
 
-from notify.sandbox.http import Emulator, Request, Response
+from notify.sandbox.core.emulator import Emulator, Request, Response
+from notify.sandbox.credentials import Credentials
 
 __all__ = ["TOLERANCE_SECONDS", "WebhookEmulator", "sign"]
 
@@ -27,6 +28,20 @@ def sign(secret: str, timestamp: int | str, body: bytes) -> str:
 
 class WebhookEmulator(Emulator):
     name = "webhook"
+
+    @classmethod
+    def webhook_path(cls, credentials: Credentials, name: str) -> str:
+        return f"/{name}"
+
+    @classmethod
+    def channels(cls, root: str, credentials: Credentials) -> dict[str, dict[str, Any]]:
+        return {
+            "webhook": {
+                "type": "webhook",
+                "url": cls.webhook_url(root, credentials),
+                "secret": credentials.webhook_secret,
+            }
+        }
 
     async def handle(self, req: Request) -> Response:
         name = req.path.strip("/")

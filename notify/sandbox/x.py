@@ -12,11 +12,11 @@ import hashlib
 import hmac
 import math
 import re
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from notify.sandbox.http import Emulator, Request, Response, SandboxState
+from notify.sandbox.core.emulator import Emulator, FixedWindow, Request, Response, SandboxState
+from notify.sandbox.credentials import Credentials
 
 __all__ = ["XEmulator", "oauth_base_string"]
 
@@ -104,22 +104,29 @@ def _invalid(message: str) -> Response:
     )
 
 
-@dataclass
-class _Window:
-    limit: int
-    start: float = 0.0
-    used: int = 0
-
-
 class XEmulator(Emulator):
     name = "x"
+
+    @classmethod
+    def channels(cls, root: str, credentials: Credentials) -> dict[str, dict[str, Any]]:
+        c = credentials
+        return {
+            "x": {
+                "type": "x",
+                "base_url": cls.base_url(root),
+                "api_key": c.x_api_key,
+                "api_secret": c.x_api_secret,
+                "access_token": c.x_access_token,
+                "access_token_secret": c.x_access_token_secret,
+            }
+        }
 
     def __init__(self, state: SandboxState) -> None:
         super().__init__(state)
         self.auth_failures: list[str] = []  # why each rejected signature was rejected
         self._tweets: dict[str, dict[str, Any]] = {}
         self._nonces: dict[str, float] = {}
-        self._windows: dict[str, _Window] = {}
+        self._windows: dict[str, FixedWindow] = {}
 
     def reset(self) -> None:
         super().reset()
@@ -273,20 +280,19 @@ class XEmulator(Emulator):
 
     def _limit_headers(self, path: str, *, exhausted_for: float | None = None) -> dict[str, str]:
         now = self.state.clock()
-        window = self._windows.setdefault(path, _Window(_LIMITS[path]))
-        if now - window.start >= _PERIOD:
-            window.start, window.used = now, 0
+        window = self._windows.setdefault(path, FixedWindow(_LIMITS[path], _PERIOD))
         if exhausted_for is not None:
+            window.roll(now)
             return {
                 "x-rate-limit-limit": str(window.limit),
                 "x-rate-limit-remaining": "0",
                 "x-rate-limit-reset": str(math.ceil(now + exhausted_for)),
             }
-        window.used += 1
+        window.hit(now)
         return {
             "x-rate-limit-limit": str(window.limit),
-            "x-rate-limit-remaining": str(max(0, window.limit - window.used)),
-            "x-rate-limit-reset": str(math.ceil(window.start + _PERIOD)),
+            "x-rate-limit-remaining": str(window.remaining),
+            "x-rate-limit-reset": str(math.ceil(window.resets_at)),
         }
 
     def rate_limited(self, retry_after: float) -> Response:

@@ -13,7 +13,7 @@ import pytest
 from oauthlib.oauth1 import Client
 
 from notify.sandbox import Credentials, Sandbox
-from notify.sandbox.http import Request
+from notify.sandbox.core.http import Request
 
 C = Credentials()
 CARD = "application/vnd.microsoft.card.adaptive"

@@ -1,70 +1,23 @@
-"""The emulator interface: one request in, one response out.
+"""The sandbox's HTTP/1.1 server: h11 over asyncio streams, one task per keep-alive connection.
 
-Every provider emulation subclasses `Emulator`; the core server (server.py)
-parses HTTP, applies latency / injected failures / rate limits, and only then
-calls `handle`. Emulators never touch sockets, so they stay small and testable.
-The rest of the file is the core's own plumbing: what it records, its token bucket, and
-`serve_connection`, the h11 loop behind every keep-alive connection.
+It knows nothing of providers: it turns bytes into a `Request`, hands it to one handler, and
+writes the `Response` back. There is no thread per request, so thousands of requests a second
+from a benchmark are served by one loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
-import itertools
 import json as _json
-import math
-import secrets as _secrets
-import time
-from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import h11
 
-from notify.sandbox.credentials import Credentials
-
-__all__ = [
-    "Emulator",
-    "InjectedFailure",
-    "Recorded",
-    "Request",
-    "Response",
-    "SandboxState",
-    "TokenBucket",
-    "json_body",
-    "serve_connection",
-]
-
-
-@dataclass
-class SandboxState:
-    """What an emulator may read from the sandbox it runs in."""
-
-    credentials: Credentials = field(default_factory=Credentials)
-    # Injectable so tests can freeze time (stale-timestamp checks, ts values).
-    clock: Callable[[], float] = time.time
-    _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-
-    def new_id(self, prefix: str = "", hex_len: int = 32) -> str:
-        """A unique id: prefix + hex_len hex digits (sequence number + randomness).
-
-        The sequence number keeps ids unique and sortable across one sandbox's
-        life; the random tail keeps them from looking like a counter.
-        """
-        seq = next(self._counter)
-        head = f"{seq:012x}"
-        if hex_len <= len(head):
-            return prefix + head[-hex_len:]
-        tail = _secrets.token_hex((hex_len - len(head) + 1) // 2)[: hex_len - len(head)]
-        return prefix + head + tail
-
-    def next_seq(self) -> int:
-        """A monotonically increasing integer, shared by all emulators."""
-        return next(self._counter)
+__all__ = ["Handler", "HttpServer", "Request", "Response", "serve_connection"]
 
 
 @dataclass
@@ -136,104 +89,47 @@ class Response:
             return self.body.decode("utf-8", errors="replace")
 
 
-@dataclass
-class Recorded:
-    """One request the sandbox received, with the answer it gave."""
-
-    provider: str
-    method: str
-    path: str  # the full path, without the query
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: bytes
-    status: int
-    response_body: Any  # decoded JSON where the response was JSON
-    response_headers: dict[str, str] = field(default_factory=dict)
-    at: float = 0.0
-
-    def json(self) -> Any:
-        """The request body decoded as JSON (ValueError if it is not)."""
-        return Request(self.method, self.path, body=self.body).json()
-
-    def form(self) -> dict[str, list[str]]:
-        return Request(self.method, self.path, body=self.body).form()
-
-
-@dataclass
-class TokenBucket:
-    """A token bucket: `capacity` tokens (one period's allowance), refilled at `rate`/s."""
-
-    capacity: float
-    rate: float
-    tokens: float
-    updated: float
-
-    def take(self, now: float) -> float:
-        """Take one token; 0.0 on success, else the seconds until one is available."""
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return 0.0
-        return (1.0 - self.tokens) / self.rate
-
-
-@dataclass
-class InjectedFailure:
-    status: int
-    retry_after: float | None
-
-
-def json_body(req: Request) -> tuple[Any, Response | None]:
-    """Decode a JSON body, or give a generic 400 the caller may return as is."""
-    try:
-        return req.json(), None
-    except ValueError:
-        return None, Response(400, {"error": "invalid JSON body"})
-
-
-class Emulator(ABC):
-    """One provider's API, served under /{name}/ on the sandbox."""
-
-    name: ClassVar[str]
-
-    def __init__(self, state: SandboxState) -> None:
-        self.state = state
-        self._posts: list[dict[str, Any]] = []
-
-    @property
-    def credentials(self) -> Credentials:
-        return self.state.credentials
-
-    @abstractmethod
-    async def handle(self, req: Request) -> Response:
-        """Answer one request (auth, validation, storage) like the provider would."""
-
-    def rate_limited(self, retry_after: float) -> Response:
-        """The provider's 429; override for the provider's exact shape."""
-        return Response(
-            429,
-            {"error": "rate limited", "retry_after": retry_after},
-            {"Retry-After": str(max(1, math.ceil(retry_after)))},
-        )
-
-    def injected_failure(self, status: int) -> Response:
-        """The provider's error shape for a status injected by Sandbox.fail()."""
-        return Response(status, {"error": f"injected failure {status}"})
-
-    def posts(self) -> list[dict[str, Any]]:
-        """What was accepted, as the provider stored it (deep copies: callers may keep them)."""
-        return copy.deepcopy(self._posts)
-
-    def reset(self) -> None:
-        self._posts.clear()
-
-
-# -- the wire: one keep-alive HTTP/1.1 connection, parsed with h11 --------------------------
-
 Handler = Callable[[Request], Awaitable[Response]]
 _MAX_BODY = 10 * 1024 * 1024  # bigger than any provider accepts; stops a runaway client
 _READ_SIZE = 65536
+
+
+class HttpServer:
+    """A listening socket whose every connection is served by `handler`, until close()."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+
+    async def start(self, host: str, port: int) -> None:
+        """Listen on the running loop; `port` 0 picks a free one (see .port)."""
+        self._server = await asyncio.start_server(self._on_connection, host, port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        """Stop listening and drop open connections (keep-alive clients included)."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for task in list(self._connections):
+            task.cancel()
+        if self._connections:
+            await asyncio.gather(*self._connections, return_exceptions=True)
+        if server is not None:
+            await server.wait_closed()
+
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        try:
+            await serve_connection(reader, writer, self.handler)
+        finally:
+            self._connections.discard(task)
 
 
 async def serve_connection(

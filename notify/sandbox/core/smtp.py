@@ -9,19 +9,17 @@ our own bugs. No STARTTLS: a certificate would cost a dependency; the demo uses 
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import logging
 import warnings
 import weakref
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
-if TYPE_CHECKING:
-    from notify.sandbox.server import Sandbox
+from notify.sandbox.core.knobs import Knobs
+from notify.sandbox.core.recording import RawEmail, Recording
+from notify.sandbox.credentials import Credentials
 
-__all__ = ["RawEmail", "ReceivedEmail", "SmtpServer", "check_message", "start_smtp_server"]
+__all__ = ["HOSTNAME", "SmtpServer", "channels", "check_message", "start_smtp_server"]
 
 HOSTNAME = "smtp.sandbox.test"
 # Headers RFC 5322 §3.6 allows at most once: a second one is what an injected CRLF makes.
@@ -32,35 +30,21 @@ _SINGLETONS = (
 _REQUIRED = ("Message-ID", "From", "Date")
 
 
-class ReceivedEmail(EmailMessage):
-    """A parsed message as the sandbox received it, with its SMTP envelope."""
-
-    envelope_from: str = ""
-    rcpt_tos: tuple[str, ...] = ()
-    authenticated_as: str | None = None  # the AUTH login, None if the client did not log in
-
-
-@dataclass(frozen=True)
-class RawEmail:
-    """A message as it arrived, parsed only when someone looks (Sandbox.emails(), on_email).
-
-    Parsing with the modern email policy costs milliseconds a message: done on arrival, it made
-    the sandbox, not the client under test, the limit of an SMTP benchmark."""
-
-    data: bytes
-    envelope_from: str
-    rcpt_tos: tuple[str, ...]
-    authenticated_as: str | None
-
-    def parse(self) -> ReceivedEmail:
-        message = cast(
-            ReceivedEmail,
-            email.message_from_bytes(self.data, _class=ReceivedEmail, policy=email.policy.default),
-        )
-        message.envelope_from = self.envelope_from
-        message.rcpt_tos = self.rcpt_tos
-        message.authenticated_as = self.authenticated_as
-        return message
+def channels(host: str, port: int, credentials: Credentials) -> dict[str, dict[str, Any]]:
+    """The channels.yaml entry of an email channel that sends through this server."""
+    c = credentials
+    return {
+        "email": {
+            "type": "email",
+            "host": host,
+            "port": port,
+            "security": "none",
+            "username": c.smtp_username,
+            "password": c.smtp_password,
+            "from": f"Status <{c.smtp_username}>",
+            "to": ["oncall@example.com"],
+        }
+    }
 
 
 def check_message(raw: bytes) -> str | None:
@@ -90,24 +74,22 @@ def check_message(raw: bytes) -> str | None:
 
 
 class _Handler:
-    """aiosmtpd hooks: check, parse and store each message."""
+    """aiosmtpd hooks: through the knobs, check, and record each message."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
+    def __init__(self, knobs: Knobs, recording: Recording) -> None:
+        self.knobs = knobs
+        self.recording = recording
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        sandbox = self.sandbox
-        if sandbox.latency > 0:
-            await asyncio.sleep(sandbox.latency)
-        failure = sandbox.take_failure("smtp")
-        if failure is not None:
-            return f"{failure.status} injected failure (notify sandbox)"
+        refusal = await self.knobs.before_mail()
+        if refusal is not None:
+            return refusal
         raw: bytes = envelope.original_content or b""
         problem = check_message(raw)
         if problem is not None:
             return f"554 5.6.0 Message rejected: {problem}"
         login = getattr(getattr(session, "auth_data", None), "login", None)
-        sandbox.store_email(
+        self.recording.store_email(
             RawEmail(
                 raw,
                 envelope.mail_from or "",
@@ -118,11 +100,10 @@ class _Handler:
         return "250 2.0.0 OK: queued"
 
 
-def _authenticator(sandbox: Sandbox) -> Any:
+def _authenticator(credentials: Credentials) -> Any:
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
-    creds = sandbox.credentials
-    user, password = creds.smtp_username.encode(), creds.smtp_password.encode()
+    user, password = credentials.smtp_username.encode(), credentials.smtp_password.encode()
 
     def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
         ok = isinstance(data, LoginPassword) and data.login == user and data.password == password
@@ -160,13 +141,21 @@ class SmtpServer:
 logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 
-async def start_smtp_server(sandbox: Sandbox, host: str, port: int) -> SmtpServer:
+async def start_smtp_server(
+    host: str,
+    port: int,
+    *,
+    credentials: Credentials,
+    auth_required: bool,
+    knobs: Knobs,
+    recording: Recording,
+) -> SmtpServer:
     """Listen for SMTP on the running loop."""
     from aiosmtpd.smtp import SMTP
 
     loop = asyncio.get_running_loop()
-    handler = _Handler(sandbox)
-    authenticator = _authenticator(sandbox)
+    handler = _Handler(knobs, recording)
+    authenticator = _authenticator(credentials)
     protocols: weakref.WeakSet[asyncio.BaseProtocol] = weakref.WeakSet()
 
     def factory() -> asyncio.BaseProtocol:
@@ -177,7 +166,7 @@ async def start_smtp_server(sandbox: Sandbox, host: str, port: int) -> SmtpServe
                 handler,
                 hostname=HOSTNAME,
                 ident="notify sandbox ESMTP",
-                auth_required=sandbox.smtp_auth_required,
+                auth_required=auth_required,
                 auth_require_tls=False,
                 authenticator=authenticator,
                 enable_SMTPUTF8=True,
