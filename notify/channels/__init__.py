@@ -1,0 +1,1 @@
+"""Channel adapters: one module per type, the HTTP base they share, settings and the registry."""

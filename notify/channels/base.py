@@ -1,11 +1,12 @@
-"""What a channel type is: its settings declared as data, and the two things that differ per
-provider.
+"""What a channel type is: its settings as data, and the two things that differ per provider.
 
 An adapter module (one per type, `notify/channels/<type>.py`) defines a `Channel` subclass with a
 `spec` (a `ChannelSpec`: fields, which template part it takes, its format, how it threads) and
 implements `send` (rendered message + thread reference -> request -> `Receipt`) and, optionally,
 `check_online`. The dispatcher owns retries, rate limits, journaling and fallbacks for all of them;
-the config loader validates and redacts settings from the same `spec.fields` declaration.
+the config loader validates and redacts settings from the same `spec.fields` declaration and
+hands the adapter a typed, frozen `Settings` (notify.channels.settings). Adapters that talk HTTP
+subclass `HttpChannel` (notify.channels.http), which sends, scrubs and reads answers for them.
 
 Batching (optional): a provider that takes many recipients in one request (SendGrid: up to 1,000
 personalizations) overrides `batch_size()` to return how many deliveries one request may carry,
@@ -26,6 +27,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from notify.channels.settings import (  # re-exported, as the model types are
+    BASE_URL_FIELD,
+    COMMON_FIELDS,
+    SKIP_INVALID_FIELD,
+    Field,
+    FieldKind,
+    Settings,
+)
 from notify.model import (  # re-exported: adapters and plugins import them from here
     BatchItem,
     Length,
@@ -39,6 +48,7 @@ from notify.model import (  # re-exported: adapters and plugins import them from
 __all__ = [
     "BASE_URL_FIELD",
     "COMMON_FIELDS",
+    "SKIP_INVALID_FIELD",
     "BatchItem",
     "Channel",
     "ChannelCheckError",
@@ -53,53 +63,12 @@ __all__ = [
     "Receipt",
     "Recipient",
     "SessionStore",
+    "Settings",
     "ThreadRef",
 ]
 
 if TYPE_CHECKING:
     import httpx
-
-FieldKind = Literal["str", "int", "float", "bool", "list", "dict", "str_or_list", "url"]
-"""How a setting is typed in channels.yaml. `str_or_list` is a list of strings, or one string
-(`to: a@b.c`, or a path to an audience file); `url` is a string starting with http:// or https://."""
-
-
-@dataclass(frozen=True)
-class Field:
-    """One setting of a channel type, declared once: validation, docs and redaction read it."""
-
-    name: str
-    kind: FieldKind = "str"
-    required: bool = False
-    secret: bool = False  # never printed, logged or journaled
-    default: Any = None
-    choices: tuple[str, ...] = ()
-    help: str = ""  # one line, shown in errors ("how to fix") and `channels --types -v`
-
-
-# Settings every channel takes (CONTRACT.md, "channels.yaml"). The config loader adds them to
-# each type's own fields; `base_url` only to types whose spec says `http=True`.
-COMMON_FIELDS: tuple[Field, ...] = (
-    Field("type", required=True, help="one of the types `notify channels --types` lists"),
-    Field("enabled", "bool", default=True, help="false keeps the channel configured but unused"),
-    Field("rate_limit", help="requests per period, like 10/s, 600/min or 1000/h"),
-    Field("concurrency", "int", default=4, help="requests in flight at once on this channel"),
-    Field("timeout", "float", default=15.0, help="seconds to wait for one request"),
-    Field(
-        "retries", "int", default=3, help="retries after the first attempt, for 429/5xx/timeouts"
-    ),
-    Field("fallback", help="another channel's name, used for deliveries that finally fail"),
-    Field("description", default="", help="free text shown by `notify channels`"),
-    Field(
-        "overflow",
-        default="error",
-        choices=("error", "truncate"),
-        help="what to do with a message over the channel's limit",
-    ),
-)
-BASE_URL_FIELD = Field(
-    "base_url", "url", help="the root the provider's documented paths hang from (or the sandbox)"
-)
 
 Part = Literal["short", "body"]
 """`short`: one plain text for SMS and social posts. `body`: subject + Markdown body (chat)."""
@@ -121,6 +90,18 @@ class ChannelSpec:
     default_base_url: str | None = None
     threading: str = "none"  # one line for docs / `channels --types`: how later updates thread
     summary: str = ""  # one line: what the type delivers to
+
+    def declared_fields(self) -> dict[str, Field]:
+        """Every setting a channel of this type takes, by name: the common ones, `base_url` for
+        HTTP types, `skip_invalid` for per-recipient ones, then its own (which may redeclare a
+        common one, as a type that needs `base_url` does)."""
+        declared = list(COMMON_FIELDS)
+        if self.http:
+            declared.append(BASE_URL_FIELD)
+        if self.per_recipient:
+            declared.append(SKIP_INVALID_FIELD)
+        declared.extend(self.fields)
+        return {field.name: field for field in declared}
 
 
 @dataclass(slots=True)
@@ -146,10 +127,14 @@ class Channel(ABC):
     spec: ClassVar[ChannelSpec]
 
     def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
-        # `settings` is validated by the config loader: every declared field present (default
-        # filled in), typed, plus the COMMON_FIELDS and, for HTTP types, base_url.
+        # The config loader passes Settings it checked and typed; anyone else (a test, a plugin's
+        # own code) may pass a plain mapping, built here into Settings from the same declaration.
         self.name = name
-        self.settings = dict(settings)
+        self.settings: Settings = (
+            settings
+            if isinstance(settings, Settings)
+            else Settings.build(self.spec.declared_fields().values(), settings)
+        )
         self._register_secrets()
 
     def _register_secrets(self) -> None:
@@ -180,7 +165,8 @@ class Channel(ABC):
 
     @property
     def timeout(self) -> float:
-        return float(self.settings.get("timeout") or 15.0)
+        """Seconds to wait for one request (the common `timeout` setting)."""
+        return self.settings.timeout
 
     @property
     def base_url(self) -> str:

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from notify.channels._social import Answer, failure, header_retry_after, read_answer, reset_after
 from notify.channels.base import (
-    Channel,
     ChannelCheckError,
     ChannelSpec,
     DeliveryContext,
@@ -27,7 +25,14 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
-from notify.channels.http import label
+from notify.channels.http import (
+    Answer,
+    HttpChannel,
+    Request,
+    label,
+    parse_retry_after,
+    seconds_until,
+)
 from notify.secrets import register
 
 MAX_GRAPHEMES = 300
@@ -114,7 +119,7 @@ def _expired(answer: Answer) -> bool:
     return answer.status == 401 or (answer.status == 400 and error == "ExpiredToken")
 
 
-class BlueskyChannel(Channel):
+class BlueskyChannel(HttpChannel):
     spec = ChannelSpec(
         type="bluesky",
         fields=(
@@ -138,13 +143,13 @@ class BlueskyChannel(Channel):
 
     @property
     def identifier(self) -> str:
-        return str(self.settings.get("identifier") or "").strip().removeprefix("@")
+        return str(self.settings.identifier or "").strip().removeprefix("@")
 
     def target(self) -> str:
         return self.identifier
 
     def validate(self) -> list[tuple[str, str]]:
-        langs = self.settings.get("langs") or []
+        langs = self.settings.langs or []
         if len(langs) > MAX_LANGS:
             return [("langs", f"at most {MAX_LANGS} languages, like [en, de]")]
         bad = [str(lang) for lang in langs if not _LANG.match(str(lang))]
@@ -163,8 +168,8 @@ class BlueskyChannel(Channel):
             "text": message.text,
             "createdAt": _now(),
         }
-        if self.settings.get("langs"):
-            record["langs"] = [str(lang) for lang in self.settings["langs"]]
+        if self.settings.langs:
+            record["langs"] = [str(lang) for lang in self.settings.langs]
         facets = link_facets(message.text)
         if facets:
             record["facets"] = facets
@@ -227,7 +232,7 @@ class BlueskyChannel(Channel):
         return session, answer
 
     async def _login(self, ctx: DeliveryContext) -> Session:
-        body = {"identifier": self.identifier, "password": str(self.settings["app_password"])}
+        body = {"identifier": self.identifier, "password": self.settings.app_password}
         answer = await self._xrpc(ctx, "com.atproto.server.createSession", None, body)
         return self._keep(ctx, answer)
 
@@ -259,18 +264,15 @@ class BlueskyChannel(Channel):
         """Call an XRPC procedure (POST, JSON input if any) or query (GET)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         url = f"{self.base_url}/xrpc/{method}"
-        if not post:
-            response = await ctx.http.get(url, headers=headers, timeout=self.timeout)
-        elif body is None:  # refreshSession takes no input: a PDS refuses an unexpected body
-            response = await ctx.http.post(url, headers=headers, timeout=self.timeout)
-        else:
-            response = await ctx.http.post(url, json=body, headers=headers, timeout=self.timeout)
-        return read_answer(response)
+        # refreshSession takes no input: a PDS refuses an unexpected body, so none is sent.
+        return await self.call(
+            ctx, Request("POST" if post else "GET", url, json=body, headers=headers)
+        )
 
     def _failure(self, answer: Answer, *, auth: str = LOGIN_HINT, hint: str = "") -> Receipt:
         retry_after = None
         if answer.status == 429:
-            retry_after = reset_after(answer.headers.get("ratelimit-reset"))
+            retry_after = seconds_until(answer.headers.get("ratelimit-reset"))
             if retry_after is None:
-                retry_after = header_retry_after(answer.headers)
-        return failure(self, answer, auth=auth, hint=hint, retry_after=retry_after)
+                retry_after = parse_retry_after(answer.headers.get("retry-after"))
+        return self.failure(answer, auth=auth, hint=hint, retry_after=retry_after)

@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from notify.channels._social import Answer, failure, header_retry_after, provider_words, read_answer
 from notify.channels.base import (
-    Channel,
     ChannelCheckError,
     ChannelSpec,
     DeliveryContext,
@@ -23,7 +21,15 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
-from notify.channels.http import label, one_line, scrubbed_network_errors
+from notify.channels.http import (
+    Answer,
+    HttpChannel,
+    Request,
+    label,
+    one_line,
+    parse_retry_after,
+    provider_words,
+)
 
 MAX_CONTENT = 2000
 MAX_USERNAME = 80
@@ -36,7 +42,7 @@ _HINTS: dict[Any, str] = {  # Discord's error codes that a setting in channels.y
 }
 
 
-class DiscordChannel(Channel):
+class DiscordChannel(HttpChannel):
     spec = ChannelSpec(
         type="discord",
         fields=(
@@ -67,9 +73,8 @@ class DiscordChannel(Channel):
 
     def validate(self) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
-        username = self.settings.get("username")
-        if username is not None:
-            name = str(username)
+        name = self.settings.username
+        if name is not None:
             if not 1 <= len(name) <= MAX_USERNAME:
                 problems.append(("username", f"must be 1 to {MAX_USERNAME} characters long"))
             # Discord refuses webhook names containing these words (400 Invalid Form Body).
@@ -86,15 +91,15 @@ class DiscordChannel(Channel):
 
     def _forum_thread(self, thread: ThreadRef) -> str | None:
         """The forum thread of this incident, once its first update opened one."""
-        if not self.settings.get("forum") or not thread.root:
+        if not self.settings.forum or not thread.root:
             return None
         channel_id = thread.root.get("channel_id")
         return str(channel_id) if channel_id else None
 
     def build_request(
-        self, message: Message, thread: ThreadRef, ctx: DeliveryContext
-    ) -> tuple[str, dict[str, Any]]:
-        """The URL (the user's own query kept) and the JSON body for one update."""
+        self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
+    ) -> Request:
+        """A POST to the webhook URL (the user's own query kept) with the update's JSON body."""
         import httpx
 
         params = {"wait": "true"}
@@ -103,25 +108,20 @@ class DiscordChannel(Channel):
             # Nobody is pinged, whatever the text says (@everyone, roles, users).
             "allowed_mentions": {"parse": []},
         }
-        for key in ("username", "avatar_url"):
-            if self.settings.get(key):
-                body[key] = str(self.settings[key])
+        if self.settings.username:
+            body["username"] = self.settings.username
+        if self.settings.avatar_url:
+            body["avatar_url"] = self.settings.avatar_url
         thread_id = self._forum_thread(thread)
         if thread_id:
             params["thread_id"] = thread_id
-        elif self.settings.get("forum"):
+        elif self.settings.forum:
             title = message.subject or str(ctx.incident.get("title") or "Incident")
             body["thread_name"] = title[:MAX_THREAD_NAME]
-        url = httpx.URL(str(self.settings["webhook_url"])).copy_merge_params(params)
-        return str(url), body
+        url = httpx.URL(self.settings.webhook_url).copy_merge_params(params)
+        return Request("POST", str(url), json=body)
 
-    async def send(
-        self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
-    ) -> Receipt:
-        url, body = self.build_request(message, thread, ctx)
-        with scrubbed_network_errors():
-            response = await ctx.http.post(url, json=body, timeout=self.timeout)
-        answer = read_answer(response)
+    def parse(self, answer: Answer, recipient: Recipient, thread: ThreadRef) -> Receipt:
         if answer.ok:
             data = answer.data if isinstance(answer.data, Mapping) else {}
             message_id = str(data["id"]) if data.get("id") else None
@@ -139,26 +139,23 @@ class DiscordChannel(Channel):
     def _failure(self, answer: Answer, thread: ThreadRef) -> Receipt:
         data = answer.data if isinstance(answer.data, Mapping) else {}
         if answer.status == 429:
-            return failure(self, answer, auth=AUTH_HINT, retry_after=_retry_after(answer))
+            return self.failure(answer, auth=AUTH_HINT, retry_after=_retry_after(answer))
         if data.get("code") == _UNKNOWN_CHANNEL and self._forum_thread(thread):
-            return failure(
-                self,
+            return self.failure(
                 answer,
                 auth=AUTH_HINT,
                 hint="the incident's forum post was deleted; open a new incident to start another",
             )
         if answer.status == 404:
-            return failure(self, answer, auth=AUTH_HINT, hint=AUTH_HINT)
+            return self.failure(answer, auth=AUTH_HINT, hint=AUTH_HINT)
         words = _form_errors(data) if data else None
-        return failure(
-            self, answer, auth=AUTH_HINT, hint=_HINTS.get(data.get("code"), ""), words=words
+        return self.failure(
+            answer, auth=AUTH_HINT, hint=_HINTS.get(data.get("code"), ""), words=words
         )
 
     async def check_online(self, ctx: DeliveryContext) -> str:
         # GET on a webhook URL returns the webhook itself: proof of the URL, nothing posted.
-        with scrubbed_network_errors():
-            response = await ctx.http.get(str(self.settings["webhook_url"]), timeout=self.timeout)
-        answer = read_answer(response)
+        answer = await self.call(ctx, Request("GET", self.settings.webhook_url))
         data = answer.data if isinstance(answer.data, Mapping) else {}
         if not answer.ok:
             said = provider_words(answer)
@@ -175,7 +172,7 @@ def _retry_after(answer: Answer) -> float | None:
                 return max(0.0, float(value))
         except (TypeError, ValueError):
             continue
-    return header_retry_after(answer.headers)
+    return parse_retry_after(answer.headers.get("retry-after"))
 
 
 def _form_errors(data: Mapping[str, Any]) -> str | None:

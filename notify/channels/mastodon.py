@@ -13,16 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from notify.channels._social import (
-    Answer,
-    failure,
-    header_retry_after,
-    provider_words,
-    read_answer,
-    reset_after,
-)
 from notify.channels.base import (
-    Channel,
     ChannelCheckError,
     ChannelSpec,
     DeliveryContext,
@@ -33,7 +24,16 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
-from notify.channels.http import label, one_line
+from notify.channels.http import (
+    Answer,
+    HttpChannel,
+    Request,
+    label,
+    one_line,
+    parse_retry_after,
+    provider_words,
+    seconds_until,
+)
 
 DEFAULT_MAX_CHARACTERS = 500
 AUTH_HINT = "check the access token in channels.yaml and its write:statuses scope"
@@ -45,7 +45,7 @@ def idempotency_key(delivery_key: str) -> str:
     return hashlib.sha256(f"notify:{delivery_key}".encode()).hexdigest()
 
 
-class MastodonChannel(Channel):
+class MastodonChannel(HttpChannel):
     spec = ChannelSpec(
         type="mastodon",
         fields=(
@@ -71,61 +71,57 @@ class MastodonChannel(Channel):
         summary="a Mastodon account, on any instance (base_url)",
     )
 
-    @property
-    def max_characters(self) -> int:
-        return int(self.settings.get("max_characters") or DEFAULT_MAX_CHARACTERS)
-
     def target(self) -> str:
         return urlsplit(self.base_url).netloc or self.name
 
     def validate(self) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
-        if not self.settings.get("base_url"):
+        if not self.settings.base_url:
             problems.append(
                 ("base_url", "is required for mastodon: the instance, like https://mastodon.social")
             )
-        language = self.settings.get("language")
+        language = self.settings.language
         if language and not _LANGUAGE.match(str(language)):
             problems.append(
                 ("language", f"{language!r} is not a 2-letter ISO 639-1 code like en, de or fr")
             )
-        maximum = self.settings.get("max_characters")
-        if maximum is not None and int(maximum) < 1:
+        if self.settings.max_characters < 1:
             problems.append(("max_characters", "must be a positive number, like 500"))
         return problems
 
     def measure(self, message: Message) -> Length:
         from notify.render.length import mastodon_length
 
-        spoiler = str(self.settings.get("spoiler_text") or "")
-        return mastodon_length(spoiler + message.text, self.max_characters)
+        spoiler = self.settings.spoiler_text or ""
+        return mastodon_length(spoiler + message.text, self.settings.max_characters)
 
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.settings['token']}"}
+        return {"Authorization": f"Bearer {self.settings.token}"}
 
     def build_body(self, message: Message, thread: ThreadRef) -> dict[str, Any]:
         body: dict[str, Any] = {
             "status": message.text,
-            "visibility": str(self.settings.get("visibility") or "public"),
+            "visibility": self.settings.visibility,
         }
-        for key in ("language", "spoiler_text"):
-            if self.settings.get(key):
-                body[key] = str(self.settings[key])
+        if self.settings.language:
+            body["language"] = self.settings.language
+        if self.settings.spoiler_text:
+            body["spoiler_text"] = self.settings.spoiler_text
         if thread.previous and thread.previous.get("id"):
             body["in_reply_to_id"] = str(thread.previous["id"])
         return body
 
-    async def send(
+    def build_request(
         self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
-    ) -> Receipt:
-        headers = {**self._headers(), "Idempotency-Key": idempotency_key(ctx.delivery_key)}
-        response = await ctx.http.post(
+    ) -> Request:
+        return Request(
+            "POST",
             f"{self.base_url}/api/v1/statuses",
             json=self.build_body(message, thread),
-            headers=headers,
-            timeout=self.timeout,
+            headers={**self._headers(), "Idempotency-Key": idempotency_key(ctx.delivery_key)},
         )
-        answer = read_answer(response)
+
+    def parse(self, answer: Answer, recipient: Recipient, thread: ThreadRef) -> Receipt:
         data = answer.data if isinstance(answer.data, Mapping) else {}
         if answer.ok and data.get("id"):
             status_id = str(data["id"])
@@ -140,15 +136,15 @@ class MastodonChannel(Channel):
     def _failure(self, answer: Answer) -> Receipt:
         retry_after = None
         if answer.status == 429:
-            retry_after = reset_after(answer.headers.get("x-ratelimit-reset"))
+            retry_after = seconds_until(answer.headers.get("x-ratelimit-reset"))
             if retry_after is None:
-                retry_after = header_retry_after(answer.headers)
+                retry_after = parse_retry_after(answer.headers.get("retry-after"))
         hint = ""
         if answer.status == 422:
             hint = "check the text, language and visibility against the instance's rules"
         elif answer.status == 404:
             hint = "check base_url (the instance) and that the earlier post still exists"
-        return failure(self, answer, auth=AUTH_HINT, hint=hint, retry_after=retry_after)
+        return self.failure(answer, auth=AUTH_HINT, hint=hint, retry_after=retry_after)
 
     async def check_online(self, ctx: DeliveryContext) -> str:
         account = await self._get(ctx, "/api/v1/accounts/verify_credentials", AUTH_HINT)
@@ -161,15 +157,15 @@ class MastodonChannel(Channel):
         if not isinstance(allowed, int):
             return found
         found = f"{found}; the instance allows {allowed} characters"
-        if allowed != self.max_characters:
-            found = f"{found}, but max_characters is {self.max_characters}: set it to {allowed}"
+        configured = self.settings.max_characters
+        if allowed != configured:
+            found = f"{found}, but max_characters is {configured}: set it to {allowed}"
         return found
 
     async def _get(self, ctx: DeliveryContext, path: str, hint: str) -> Mapping[str, Any]:
-        response = await ctx.http.get(
-            f"{self.base_url}{path}", headers=self._headers(), timeout=self.timeout
+        answer = await self.call(
+            ctx, Request("GET", f"{self.base_url}{path}", headers=self._headers())
         )
-        answer = read_answer(response)
         if not answer.ok or not isinstance(answer.data, Mapping):
             said = provider_words(answer)
             raise ChannelCheckError(

@@ -12,10 +12,9 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from notify.channels.base import (
-    Channel,
     ChannelCheckError,
     ChannelSpec,
     DeliveryContext,
@@ -27,17 +26,14 @@ from notify.channels.base import (
     ThreadRef,
 )
 from notify.channels.http import (
-    body_snippet,
+    Answer,
+    HttpChannel,
+    Request,
     failed,
-    json_dict,
+    failed_answer,
     label,
     one_line,
-    receipt_from_status,
-    scrubbed_network_errors,
 )
-
-if TYPE_CHECKING:
-    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +98,7 @@ def _update_time(ctx: DeliveryContext) -> datetime:
     return datetime.now(UTC)
 
 
-class SlackChannel(Channel):
+class SlackChannel(HttpChannel):
     spec = ChannelSpec(
         type="slack",
         fields=(
@@ -133,11 +129,10 @@ class SlackChannel(Channel):
 
     @property
     def _webhook(self) -> str | None:
-        url = self.settings.get("webhook_url")
-        return str(url) if url else None
+        return self.settings.webhook_url or None
 
     def validate(self) -> list[tuple[str, str]]:
-        token, channel = self.settings.get("token"), self.settings.get("channel")
+        token, channel = self.settings.token, self.settings.channel
         if self._webhook and (token or channel):
             return [("webhook_url", "set either token + channel or webhook_url, not both")]
         if self._webhook:
@@ -149,12 +144,12 @@ class SlackChannel(Channel):
             problems.append(("token", "channel is set, so set token too (a bot token, xoxb-…)"))
         if not channel:
             problems.append(("channel", f"token is set, so set channel too: {_ID_HINT}"))
-        elif not _CHANNEL_ID.match(str(channel)):
+        elif not _CHANNEL_ID.match(channel):
             problems.append(("channel", f"{channel!r} is not a channel ID: {_ID_HINT}"))
         return problems
 
     def target(self) -> str:
-        return "webhook" if self._webhook else str(self.settings.get("channel") or self.name)
+        return "webhook" if self._webhook else (self.settings.channel or self.name)
 
     def measure(self, message: Message) -> Length | None:
         from notify.render.length import char_length
@@ -162,18 +157,12 @@ class SlackChannel(Channel):
         return char_length(message.text, 40000)
 
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.settings.get('token') or ''}"}
+        return {"Authorization": f"Bearer {self.settings.token or ''}"}
 
-    async def _call(
-        self, ctx: DeliveryContext, method: str, body: dict[str, Any]
-    ) -> httpx.Response:
-        with scrubbed_network_errors():
-            return await ctx.http.post(
-                f"{self.base_url}/{method}",
-                json=body,  # httpx sends application/json, UTF-8
-                headers=self._headers(),
-                timeout=self.timeout,
-            )
+    async def _call(self, ctx: DeliveryContext, method: str, body: dict[str, Any]) -> Answer:
+        # httpx sends the JSON body as application/json, UTF-8
+        url = f"{self.base_url}/{method}"
+        return await self.call(ctx, Request("POST", url, json=body, headers=self._headers()))
 
     async def send(
         self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
@@ -182,23 +171,21 @@ class SlackChannel(Channel):
             return await self._send_webhook(message, ctx)
         root = thread.root if thread.root and thread.root.get("ts") else None
         body: dict[str, Any] = {
-            "channel": str(root["channel"]) if root else str(self.settings.get("channel")),
+            "channel": str(root["channel"]) if root else str(self.settings.channel),
             "text": message.text,
             "mrkdwn": True,
-            "unfurl_links": bool(self.settings.get("unfurl_links")),
-            "unfurl_media": bool(self.settings.get("unfurl_links")),
+            "unfurl_links": self.settings.unfurl_links,
+            "unfurl_media": self.settings.unfurl_links,
         }
-        for name in ("username", "icon_emoji"):
-            if self.settings.get(name):
-                body[name] = str(self.settings[name])
+        body.update(self._persona())
         if root:
             body["thread_ts"] = str(root["ts"])  # the parent's ts, never a reply's
-            body["reply_broadcast"] = bool(self.settings.get("reply_broadcast"))
-        response = await self._call(ctx, "chat.postMessage", body)
-        problem = self._problem(response, "chat.postMessage")
+            body["reply_broadcast"] = self.settings.reply_broadcast
+        answer = await self._call(ctx, "chat.postMessage", body)
+        problem = self._problem(answer, "chat.postMessage")
         if problem:
             return problem
-        data = json_dict(response)
+        data = answer.fields
         ts, channel_id = str(data.get("ts") or ""), str(data.get("channel") or body["channel"])
         thread_data: dict[str, Any] = {"channel": channel_id, "ts": ts}
         if root is None:
@@ -224,37 +211,42 @@ class SlackChannel(Channel):
         text = f"{status_line(str(status), _update_time(ctx))}\n{root.get('root_text') or ''}"
         body = {"channel": str(root["channel"]), "ts": str(root["ts"]), "text": text.rstrip()}
         try:
-            response = await self._call(ctx, "chat.update", body)
+            answer = await self._call(ctx, "chat.update", body)
         except Exception as exc:  # network trouble: same reasoning as above
             return one_line(
                 f"{label(self)}: chat.update of the thread's first message failed: {exc}"
             )
-        problem = self._problem(response, "chat.update")
+        problem = self._problem(answer, "chat.update")
         return problem.error if problem else None
 
-    def _problem(self, response: httpx.Response, method: str) -> Receipt | None:
+    def _persona(self) -> dict[str, str]:
+        """The name and emoji the posts show instead of the app's, when set."""
+        persona = {"username": self.settings.username, "icon_emoji": self.settings.icon_emoji}
+        return {key: value for key, value in persona.items() if value}
+
+    def _problem(self, answer: Answer, method: str) -> Receipt | None:
         """None for {ok: true}; else a failed Receipt naming the channel and what to check."""
-        status = response.status_code
-        data = json_dict(response)
+        status = answer.status
+        data = answer.fields
         if status == 200 and data.get("ok") is True:
             return None
         code = str(data.get("error") or "")
         who = label(self)
         if status == 429 or code in ("ratelimited", "rate_limited"):
-            return receipt_from_status(
-                response, f"{who} was rate limited by Slack ({method})", retryable=True
+            return failed_answer(
+                answer, f"{who} was rate limited by Slack ({method})", retryable=True
             )
         if code in _AUTH_ERRORS or status in (401, 403):
             return failed(
                 f"{who} rejected the token ({code or status}): {_TOKEN_HINT}", status_code=status
             )
         if status >= 500 or code in _RETRYABLE_ERRORS:
-            said = code or body_snippet(response)
+            said = code or answer.snippet()
             error = f"{who}: Slack failed ({status}, {said}); a later retry may succeed"
-            return receipt_from_status(response, error, retryable=True)
+            return failed_answer(answer, error, retryable=True)
         if not code:  # not Slack's answer: a proxy, or base_url pointing elsewhere
-            error = f"{who}: Slack answered HTTP {status} to {method}: {body_snippet(response)}"
-            return receipt_from_status(response, f"{error}: check base_url")
+            error = f"{who}: Slack answered HTTP {status} to {method}: {answer.snippet()}"
+            return failed_answer(answer, f"{error}: check base_url")
         hint = _HINTS.get(code, f"see https://api.slack.com/methods/{method}#errors")
         return failed(f"{who}: {method} failed ({code}): {hint}", status_code=status)
 
@@ -262,23 +254,20 @@ class SlackChannel(Channel):
         body: dict[str, Any] = {
             "text": message.text,
             "mrkdwn": True,
-            "unfurl_links": bool(self.settings.get("unfurl_links")),
+            "unfurl_links": self.settings.unfurl_links,
         }
-        for name in ("username", "icon_emoji"):
-            if self.settings.get(name):
-                body[name] = str(self.settings[name])
-        with scrubbed_network_errors():
-            response = await ctx.http.post(str(self._webhook), json=body, timeout=self.timeout)
-        status = response.status_code
-        if 200 <= status < 300:
+        body.update(self._persona())
+        answer = await self.call(ctx, Request("POST", str(self._webhook), json=body))
+        status = answer.status
+        if answer.ok:
             return Receipt(ok=True, status_code=status)
-        code = one_line(response.text, 80)
+        code = one_line(answer.text, 80)
         who = label(self)
         if status == 429:
-            return receipt_from_status(response, f"{who}: the webhook was rate limited by Slack")
+            return failed_answer(answer, f"{who}: the webhook was rate limited by Slack")
         if status >= 500:
-            return receipt_from_status(
-                response, f"{who}: Slack failed ({status}, {code}); a later retry may succeed"
+            return failed_answer(
+                answer, f"{who}: Slack failed ({status}, {code}); a later retry may succeed"
             )
         hint = _HINTS.get(code, "check webhook_url (create a new webhook if it was removed)")
         return failed(
@@ -288,9 +277,9 @@ class SlackChannel(Channel):
     async def check_online(self, ctx: DeliveryContext) -> str:
         if self._webhook:
             return "webhook mode: no check possible without posting"
-        response = await self._call(ctx, "auth.test", {})
-        problem = self._problem(response, "auth.test")
+        answer = await self._call(ctx, "auth.test", {})
+        problem = self._problem(answer, "auth.test")
         if problem:
             raise ChannelCheckError(problem.error or f"{label(self)}: auth.test failed")
-        data = json_dict(response)
+        data = answer.fields
         return f"token for {data.get('team') or '?'} as {data.get('user') or '?'}"

@@ -10,10 +10,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from notify.channels.base import (
-    Channel,
     ChannelCheckError,
     ChannelSpec,
     DeliveryContext,
@@ -25,17 +24,14 @@ from notify.channels.base import (
     ThreadRef,
 )
 from notify.channels.http import (
-    body_snippet,
+    Answer,
+    HttpChannel,
+    Request,
     failed,
-    json_dict,
+    failed_answer,
     label,
     one_line,
-    receipt_from_status,
-    scrubbed_network_errors,
 )
-
-if TYPE_CHECKING:
-    import httpx
 
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -63,7 +59,7 @@ _HINTS: dict[int, str] = {
 }
 
 
-class SmsChannel(Channel):
+class SmsChannel(HttpChannel):
     spec = ChannelSpec(
         type="sms",
         fields=(
@@ -110,10 +106,10 @@ class SmsChannel(Channel):
 
     @property
     def _sid(self) -> str:
-        return str(self.settings.get("account_sid") or "")
+        return self.settings.account_sid or ""
 
     def _auth(self) -> tuple[str, str]:
-        return (self._sid, str(self.settings.get("auth_token") or ""))
+        return (self._sid, self.settings.auth_token or "")
 
     def validate(self) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
@@ -125,13 +121,12 @@ class SmsChannel(Channel):
                     "(AC followed by 32 hex digits)",
                 )
             )
-        sender = self.settings.get("from")
-        service = self.settings.get("messaging_service_sid")
-        if bool(sender) == bool(service):
+        service = self.settings.messaging_service_sid
+        if bool(self.settings.from_) == bool(service):
             problems.append(
                 ("from", "set exactly one of from (a number) and messaging_service_sid")
             )
-        if service and not _SERVICE_SID.match(str(service)):
+        if service and not _SERVICE_SID.match(service):
             problems.append(
                 (
                     "messaging_service_sid",
@@ -139,27 +134,26 @@ class SmsChannel(Channel):
                     "(MG followed by 32 hex digits)",
                 )
             )
-        segments = self.settings.get("max_segments")
-        if segments is not None and not 1 <= int(segments) <= 10:
+        if not 1 <= self.settings.max_segments <= 10:
             problems.append(
                 ("max_segments", "must be between 1 and 10 (Twilio's limit is 1600 characters)")
             )
-        region = self.settings.get("default_region")
+        region = self.settings.default_region
         if region:
             import phonenumbers
 
-            if str(region).upper() not in phonenumbers.SUPPORTED_REGIONS:
+            if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
                 problems.append(
                     ("default_region", f"{region!r} is not a region code: use one like US or GB")
                 )
         return problems
 
     def _region(self) -> str | None:
-        region = self.settings.get("default_region")
-        return str(region).upper() if region else None
+        region = self.settings.default_region
+        return region.upper() if region else None
 
     def recipients(self) -> list[Recipient]:
-        to = self.settings.get("to")
+        to = self.settings.to
         # Not list(): an audience file (notify.audience.Audience) is read row by row.
         entries: Iterable[Any] = [to] if isinstance(to, str | Mapping) else (to or [])
         seen: set[str] = set()
@@ -184,34 +178,29 @@ class SmsChannel(Channel):
     def measure(self, message: Message) -> Length | None:
         from notify.render.length import sms_length
 
-        return sms_length(message.text, max_segments=int(self.settings.get("max_segments") or 4))
+        return sms_length(message.text, max_segments=self.settings.max_segments)
 
-    async def send(
+    def build_request(
         self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
-    ) -> Receipt:
+    ) -> Request:
         form = {"To": recipient.address, "Body": message.text}
-        if self.settings.get("messaging_service_sid"):
-            form["MessagingServiceSid"] = str(self.settings["messaging_service_sid"])
+        if self.settings.messaging_service_sid:
+            form["MessagingServiceSid"] = self.settings.messaging_service_sid
         else:
-            form["From"] = str(self.settings.get("from") or "")
-        if self.settings.get("status_callback"):
-            form["StatusCallback"] = str(self.settings["status_callback"])
+            form["From"] = self.settings.from_ or ""
+        if self.settings.status_callback:
+            form["StatusCallback"] = self.settings.status_callback
         url = f"{self.base_url}/{_API}/Accounts/{self._sid}/Messages.json"
-        with scrubbed_network_errors():
-            response = await ctx.http.post(url, data=form, auth=self._auth(), timeout=self.timeout)
-        data = json_dict(response)
-        if 200 <= response.status_code < 300 and data.get("sid"):
-            return Receipt(
-                ok=True,
-                provider_message_id=str(data["sid"]),
-                status_code=response.status_code,
-            )
-        return self._failure(response, data, recipient)
+        return Request("POST", url, data=form, auth=self._auth())
 
-    def _failure(
-        self, response: httpx.Response, data: dict[str, Any], recipient: Recipient
-    ) -> Receipt:
-        status = response.status_code
+    def parse(self, answer: Answer, recipient: Recipient, thread: ThreadRef) -> Receipt:
+        data = answer.fields
+        if answer.ok and data.get("sid"):
+            return Receipt(ok=True, provider_message_id=str(data["sid"]), status_code=answer.status)
+        return self._failure(answer, data, recipient)
+
+    def _failure(self, answer: Answer, data: dict[str, Any], recipient: Recipient) -> Receipt:
+        status = answer.status
         code = data.get("code")
         words = str(data.get("message") or "").strip()
         if 200 <= status < 300:  # a 2xx without a sid: not Twilio, or a proxy in between
@@ -227,9 +216,7 @@ class SmsChannel(Channel):
                     f"{_HINTS[20003]}",
                     status_code=status,
                 )
-            return receipt_from_status(
-                response, f"Twilio answered HTTP {status}: {body_snippet(response)}"
-            )
+            return failed_answer(answer, f"Twilio answered HTTP {status}: {answer.snippet()}")
         code_number = int(code) if str(code).isdigit() else -1
         retryable = status == 429 or code_number == 20429 or status >= 500
         hint = _HINTS.get(code_number)
@@ -244,17 +231,16 @@ class SmsChannel(Channel):
         elif hint is None:
             hint = f"see {data.get('more_info') or 'twilio.com/docs/api/errors'}"
         text = f"Twilio error {code}: {words or 'no message'} — {hint}"
-        return receipt_from_status(response, text, retryable=retryable)
+        return failed_answer(answer, text, retryable=retryable)
 
     async def check_online(self, ctx: DeliveryContext) -> str:
         url = f"{self.base_url}/{_API}/Accounts/{self._sid}.json"
-        with scrubbed_network_errors():
-            response = await ctx.http.get(url, auth=self._auth(), timeout=self.timeout)
-        data = json_dict(response)
-        if response.status_code != 200:
-            code = data.get("code", response.status_code)
-            said = one_line(data.get("message") or response.text, 200)
-            hint = _HINTS[20003] if response.status_code in (401, 403, 404) else "try again later"
+        answer = await self.call(ctx, Request("GET", url, auth=self._auth()))
+        data = answer.fields
+        if answer.status != 200:
+            code = data.get("code", answer.status)
+            said = one_line(data.get("message") or answer.text, 200)
+            hint = _HINTS[20003] if answer.status in (401, 403, 404) else "try again later"
             raise ChannelCheckError(one_line(f"Twilio error {code}: {said} — {hint}"))
         name = data.get("friendly_name") or self._sid
         state = data.get("status") or "unknown"

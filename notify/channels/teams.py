@@ -10,9 +10,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from notify.channels._social import failure, header_retry_after, read_answer
 from notify.channels.base import (
-    Channel,
     ChannelSpec,
     DeliveryContext,
     Field,
@@ -22,7 +20,7 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
-from notify.channels.http import scrubbed_network_errors
+from notify.channels.http import Answer, HttpChannel, Request, parse_retry_after
 
 MAX_BYTES = 28_000  # Teams refuses messages over about 28 KB
 AUTH_HINT = "check the Workflows URL (its sig= parameter) in channels.yaml"
@@ -70,7 +68,7 @@ def _encode(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-class TeamsChannel(Channel):
+class TeamsChannel(HttpChannel):
     spec = ChannelSpec(
         type="teams",
         fields=(
@@ -92,7 +90,7 @@ class TeamsChannel(Channel):
         return "workflow"
 
     def validate(self) -> list[tuple[str, str]]:
-        host = (urlsplit(str(self.settings.get("webhook_url") or "")).hostname or "").lower()
+        host = (urlsplit(self.settings.webhook_url or "").hostname or "").lower()
         if host.endswith(_RETIRED_HOSTS):
             return [
                 (
@@ -107,26 +105,27 @@ class TeamsChannel(Channel):
     def measure(self, message: Message) -> Length:
         return Length(len(_encode(adaptive_card(message))), MAX_BYTES, "bytes")
 
-    async def send(
+    def build_request(
         self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
-    ) -> Receipt:
-        with scrubbed_network_errors():
-            response = await ctx.http.post(
-                str(self.settings["webhook_url"]),
-                content=_encode(adaptive_card(message)),
-                headers={"Content-Type": "application/json"},
-                timeout=self.timeout,
-            )
-        answer = read_answer(response)
+    ) -> Request:
+        return Request(
+            "POST",
+            self.settings.webhook_url,
+            content=_encode(adaptive_card(message)),
+            headers={"Content-Type": "application/json"},
+        )
+
+    def parse(self, answer: Answer, recipient: Recipient, thread: ThreadRef) -> Receipt:
         if answer.ok:
             return Receipt(ok=True, status_code=answer.status)
-        retry_after = header_retry_after(answer.headers) if answer.status == 429 else None
-        return failure(
-            self,
+        wait = (
+            parse_retry_after(answer.headers.get("retry-after")) if answer.status == 429 else None
+        )
+        return self.failure(
             answer,
             auth=AUTH_HINT,
             hint="check that the flow is turned on and that its URL is the current one",
-            retry_after=retry_after,
+            retry_after=wait,
         )
 
     async def check_online(self, ctx: DeliveryContext) -> str:

@@ -10,9 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from notify.channels._social import Answer, failure, provider_words, read_answer
 from notify.channels.base import (
-    Channel,
     ChannelCheckError,
     ChannelSpec,
     DeliveryContext,
@@ -23,7 +21,7 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
-from notify.channels.http import label, one_line, scrubbed_network_errors
+from notify.channels.http import Answer, HttpChannel, Request, label, one_line, provider_words
 
 MAX_TEXT = 4096  # UTF-16 code units of the text after entity parsing
 AUTH_HINT = "check the bot token in channels.yaml (from @BotFather)"
@@ -54,7 +52,7 @@ def chat_id_value(chat_id: object) -> int | str:
     return int(text) if re.fullmatch(r"-?\d+", text) else text
 
 
-class TelegramChannel(Channel):
+class TelegramChannel(HttpChannel):
     spec = ChannelSpec(
         type="telegram",
         fields=(
@@ -80,10 +78,10 @@ class TelegramChannel(Channel):
     )
 
     def target(self) -> str:
-        return str(self.settings.get("chat_id") or "")
+        return str(self.settings.chat_id or "")
 
     def validate(self) -> list[tuple[str, str]]:
-        chat_id = str(self.settings.get("chat_id") or "").strip()
+        chat_id = str(self.settings.chat_id or "").strip()
         if chat_id and not _CHAT_ID.match(chat_id):
             return [
                 (
@@ -100,15 +98,15 @@ class TelegramChannel(Channel):
         return utf16_length(visible_text(message.text), MAX_TEXT)
 
     def _url(self, method: str) -> str:
-        return f"{self.base_url}/bot{self.settings['token']}/{method}"
+        return f"{self.base_url}/bot{self.settings.token}/{method}"
 
     def build_body(self, message: Message, thread: ThreadRef) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "chat_id": chat_id_value(self.settings["chat_id"]),
+            "chat_id": chat_id_value(self.settings.chat_id),
             "text": message.text,
             "parse_mode": "HTML",
-            "link_preview_options": {"is_disabled": not self.settings.get("link_preview")},
-            "disable_notification": bool(self.settings.get("disable_notification")),
+            "link_preview_options": {"is_disabled": not self.settings.link_preview},
+            "disable_notification": self.settings.disable_notification,
         }
         previous = thread.previous.get("message_id") if thread.previous else None
         if previous is not None:
@@ -119,16 +117,12 @@ class TelegramChannel(Channel):
             }
         return body
 
-    async def send(
+    def build_request(
         self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
-    ) -> Receipt:
-        with scrubbed_network_errors():
-            response = await ctx.http.post(
-                self._url("sendMessage"),
-                json=self.build_body(message, thread),
-                timeout=self.timeout,
-            )
-        answer = read_answer(response)
+    ) -> Request:
+        return Request("POST", self._url("sendMessage"), json=self.build_body(message, thread))
+
+    def parse(self, answer: Answer, recipient: Recipient, thread: ThreadRef) -> Receipt:
         data = answer.data if isinstance(answer.data, Mapping) else {}
         result = data.get("result")
         if answer.ok and isinstance(result, Mapping) and "message_id" in result:
@@ -156,7 +150,7 @@ class TelegramChannel(Channel):
         new_chat = parameters.get("migrate_to_chat_id")
         if new_chat is not None:
             hint = f"the group became a supergroup: set chat_id to {new_chat} (in quotes)"
-            return failure(self, answer, auth=AUTH_HINT, hint=hint)
+            return self.failure(answer, auth=AUTH_HINT, hint=hint)
         described = str(data.get("description") or "").lower()
         hint = ""
         if "chat not found" in described:
@@ -165,12 +159,10 @@ class TelegramChannel(Channel):
             hint = "the text is not valid Telegram HTML: check the template's telegram block"
         # 403 is the chat refusing the bot (kicked, blocked, no right to post), not a bad token.
         auth = AUTH_HINT if answer.status == 401 else KICKED_HINT
-        return failure(self, answer, auth=auth, hint=hint, retry_after=retry_after)
+        return self.failure(answer, auth=auth, hint=hint, retry_after=retry_after)
 
     async def check_online(self, ctx: DeliveryContext) -> str:
-        with scrubbed_network_errors():
-            response = await ctx.http.post(self._url("getMe"), timeout=self.timeout)
-        answer = read_answer(response)
+        answer = await self.call(ctx, Request("POST", self._url("getMe")))
         data = answer.data if isinstance(answer.data, Mapping) else {}
         result = data.get("result")
         if not (answer.ok and data.get("ok") and isinstance(result, Mapping)):

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 
 from notify import __version__
 from notify.channels.base import (
-    Channel,
     ChannelSpec,
     DeliveryContext,
     Field,
@@ -30,14 +29,7 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
-from notify.channels.http import (
-    body_snippet,
-    failed,
-    json_dict,
-    label,
-    receipt_from_status,
-    scrubbed_network_errors,
-)
+from notify.channels.http import Answer, HttpChannel, Request, failed, failed_answer, label
 
 SIGNATURE_HEADER = "X-Notify-Signature"
 TIMESTAMP_HEADER = "X-Notify-Timestamp"
@@ -144,7 +136,7 @@ def build_body(message: Message, ctx: DeliveryContext) -> dict[str, Any]:
     }
 
 
-class WebhookChannel(Channel):
+class WebhookChannel(HttpChannel):
     spec = ChannelSpec(
         type="webhook",
         fields=(
@@ -166,11 +158,11 @@ class WebhookChannel(Channel):
 
     def target(self) -> str:
         # The endpoint's origin only: paths and queries of webhook URLs often hold tokens.
-        parts = urlsplit(str(self.settings.get("url") or ""))
+        parts = urlsplit(self.settings.url or "")
         return f"{parts.scheme}://{parts.netloc}" if parts.netloc else self.name
 
     def validate(self) -> list[tuple[str, str]]:
-        headers = self.settings.get("headers") or {}
+        headers = self.settings.headers or {}
         clash = sorted(k for k in headers if str(k).lower() in _OWN_HEADERS)
         if clash:
             return [("headers", f"{clash[0]} is set by notify itself: remove it from headers")]
@@ -180,7 +172,7 @@ class WebhookChannel(Channel):
         return None
 
     def request_headers(self, body: bytes, ctx: DeliveryContext) -> dict[str, str]:
-        headers = {str(k): str(v) for k, v in (self.settings.get("headers") or {}).items()}
+        headers = {str(k): str(v) for k, v in (self.settings.headers or {}).items()}
         headers.update(
             {
                 "Content-Type": "application/json; charset=utf-8",
@@ -188,34 +180,31 @@ class WebhookChannel(Channel):
                 DELIVERY_HEADER: ctx.delivery_key,
             }
         )
-        secret = self.settings.get("secret")
-        if secret:
+        if self.settings.secret:
             timestamp = str(int(time.time()))
             headers[TIMESTAMP_HEADER] = timestamp
-            headers[SIGNATURE_HEADER] = sign(str(secret), timestamp, body)
+            headers[SIGNATURE_HEADER] = sign(self.settings.secret, timestamp, body)
         return headers
 
-    async def send(
+    def build_request(
         self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
-    ) -> Receipt:
+    ) -> Request:
         raw = json.dumps(build_body(message, ctx), ensure_ascii=False, separators=(",", ":"))
         body = raw.encode()  # the exact bytes signed are the bytes sent
-        with scrubbed_network_errors():
-            response = await ctx.http.post(
-                str(self.settings["url"]),
-                content=body,
-                headers=self.request_headers(body, ctx),
-                timeout=self.timeout,
-            )
-        status = response.status_code
-        if 200 <= status < 300:
-            answer_id = json_dict(response).get("id")
+        return Request(
+            "POST", self.settings.url, content=body, headers=self.request_headers(body, ctx)
+        )
+
+    def parse(self, answer: Answer, recipient: Recipient, thread: ThreadRef) -> Receipt:
+        status = answer.status
+        if answer.ok:
+            answer_id = answer.fields.get("id")
             return Receipt(
                 ok=True,
                 provider_message_id=str(answer_id) if answer_id not in (None, "") else None,
                 status_code=status,
             )
-        who, said = label(self), body_snippet(response)
+        who, said = label(self), answer.snippet()
         if status in (401, 403):
             error = (
                 f"{who}: the endpoint refused the request ({status}: {said}): "
@@ -228,7 +217,7 @@ class WebhookChannel(Channel):
                 "(redirects are not followed, so the signed body is never re-sent elsewhere)",
                 status_code=status,
             )
-        return receipt_from_status(response, f"{who}: the endpoint answered {status}: {said}")
+        return failed_answer(answer, f"{who}: the endpoint answered {status}: {said}")
 
     async def check_online(self, ctx: DeliveryContext) -> str:
         return "webhook: no check possible without sending"

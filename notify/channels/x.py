@@ -11,16 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from notify.channels._social import (
-    Answer,
-    failure,
-    header_retry_after,
-    provider_words,
-    read_answer,
-    reset_after,
-)
 from notify.channels.base import (
-    Channel,
     ChannelCheckError,
     ChannelSpec,
     DeliveryContext,
@@ -31,7 +22,16 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
-from notify.channels.http import label, one_line
+from notify.channels.http import (
+    Answer,
+    HttpChannel,
+    Request,
+    label,
+    one_line,
+    parse_retry_after,
+    provider_words,
+    seconds_until,
+)
 
 AUTH_HINT = "check the four X credentials and that the app has Read and Write permission"
 DUPLICATE = (
@@ -45,7 +45,7 @@ _RESET_HEADERS = (
 )
 
 
-class XChannel(Channel):
+class XChannel(HttpChannel):
     spec = ChannelSpec(
         type="x",
         fields=(
@@ -81,10 +81,10 @@ class XChannel(Channel):
         from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_AUTH_HEADER, Client
 
         client = Client(
-            str(self.settings["api_key"]),
-            client_secret=str(self.settings["api_secret"]),
-            resource_owner_key=str(self.settings["access_token"]),
-            resource_owner_secret=str(self.settings["access_token_secret"]),
+            self.settings.api_key,
+            client_secret=self.settings.api_secret,
+            resource_owner_key=self.settings.access_token,
+            resource_owner_secret=self.settings.access_token_secret,
             signature_method=SIGNATURE_HMAC_SHA1,
             signature_type=SIGNATURE_TYPE_AUTH_HEADER,
         )
@@ -97,20 +97,21 @@ class XChannel(Channel):
             body["reply"] = {"in_reply_to_tweet_id": str(thread.previous["id"])}
         return body
 
-    async def send(
+    def build_request(
         self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
-    ) -> Receipt:
+    ) -> Request:
         url = f"{self.base_url}/2/tweets"
-        response = await ctx.http.post(
+        return Request(
+            "POST",
             url,
             content=json.dumps(self.build_body(message, thread)).encode("utf-8"),
             headers={
                 "Authorization": self.authorization("POST", url),
                 "Content-Type": "application/json",
             },
-            timeout=self.timeout,
         )
-        answer = read_answer(response)
+
+    def parse(self, answer: Answer, recipient: Recipient, thread: ThreadRef) -> Receipt:
         data = answer.data.get("data") if isinstance(answer.data, Mapping) else None
         if answer.ok and isinstance(data, Mapping) and data.get("id"):
             post_id = str(data["id"])
@@ -128,16 +129,12 @@ class XChannel(Channel):
             return Receipt(ok=False, error=one_line(DUPLICATE), status_code=answer.status)
         retry_after = _retry_after(answer) if answer.status == 429 else None
         hint = "check the text (at most 280 weighted characters)" if answer.status == 400 else ""
-        return failure(
-            self, answer, auth=AUTH_HINT, hint=hint, words=words, retry_after=retry_after
-        )
+        return self.failure(answer, auth=AUTH_HINT, hint=hint, words=words, retry_after=retry_after)
 
     async def check_online(self, ctx: DeliveryContext) -> str:
         url = f"{self.base_url}/2/users/me"
-        response = await ctx.http.get(
-            url, headers={"Authorization": self.authorization("GET", url)}, timeout=self.timeout
-        )
-        answer = read_answer(response)
+        headers = {"Authorization": self.authorization("GET", url)}
+        answer = await self.call(ctx, Request("GET", url, headers=headers))
         data = answer.data.get("data") if isinstance(answer.data, Mapping) else None
         if not (answer.ok and isinstance(data, Mapping)):
             said = provider_words(answer)
@@ -152,12 +149,14 @@ class XChannel(Channel):
 def _retry_after(answer: Answer) -> float | None:
     """Seconds until the exhausted limit resets (epoch seconds in x-*-reset), else Retry-After."""
     waits = [
-        reset_after(answer.headers.get(reset))
+        seconds_until(answer.headers.get(reset))
         for remaining, reset in _RESET_HEADERS
         if answer.headers.get(remaining) == "0" and answer.headers.get(reset)
     ]
     known = [wait for wait in waits if wait is not None]
     if known:
         return max(known)
-    fallback = reset_after(answer.headers.get("x-rate-limit-reset"))
-    return fallback if fallback is not None else header_retry_after(answer.headers)
+    fallback = seconds_until(answer.headers.get("x-rate-limit-reset"))
+    return (
+        fallback if fallback is not None else parse_retry_after(answer.headers.get("retry-after"))
+    )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from pathlib import Path
 from typing import Any
 
 from notify import secrets
 from notify.audience import address_column, is_audience_path, load_audience
-from notify.channels.base import BASE_URL_FIELD, COMMON_FIELDS, Channel, Field, Recipient
+from notify.channels.base import Channel, Field, Recipient, Settings
 from notify.channels.registry import ChannelType, channel_types
 from notify.config.fields import FieldProblem, coerce, describe
 from notify.config.model import ChannelConfig, RateLimit
@@ -29,15 +28,6 @@ _BOUNDS: dict[str, tuple[float, bool, str]] = {
     "timeout": (0, False, "more than 0 seconds"),
     "retries": (0, True, "0 or more"),
 }
-
-
-# Per-recipient types take it even when they do not declare it (SMS does, for the docs).
-SKIP_INVALID_FIELD = Field(
-    "skip_invalid",
-    "bool",
-    default=False,
-    help="leave an audience file's invalid rows out (and report them) instead of refusing to send",
-)
 
 
 def check_channels(
@@ -92,7 +82,7 @@ def _check_channel(
             if _SECRET_LOOKING.search(key):
                 _register(value)
         return None
-    fields = _fields_of(kind)
+    fields = kind.cls.spec.declared_fields()
     for key, declared in fields.items():
         if declared.secret and key in body:
             _register(body[key])
@@ -103,7 +93,8 @@ def _check_channel(
                 f"unknown key '{key}' for a {kind.name} channel",
                 suggest(key, fields, "keys"),
             )
-    settings = {key: _value(declared, body, path, problems) for key, declared in fields.items()}
+    given = {key: _value(declared, body, path, problems) for key, declared in fields.items()}
+    settings = Settings.build(fields.values(), given)  # defaults filled in, here only
     common = _common(settings, path, problems)
     if problems.count() > before:
         return None  # the adapter would only repeat what is already reported
@@ -146,17 +137,6 @@ def _channel_type(
     return types[value]
 
 
-def _fields_of(kind: ChannelType) -> dict[str, Field]:
-    spec = kind.cls.spec
-    declared = list(COMMON_FIELDS)
-    if spec.http:
-        declared.append(BASE_URL_FIELD)
-    if spec.per_recipient:
-        declared.append(SKIP_INVALID_FIELD)
-    declared.extend(spec.fields)  # a type may redeclare a common field (base_url required)
-    return {field.name: field for field in declared}
-
-
 def _register(value: Any) -> None:
     if isinstance(value, dict):
         for item in value.values():
@@ -169,6 +149,8 @@ def _register(value: Any) -> None:
 
 
 def _value(declared: Field, body: dict[str, Any], path: PathKey, problems: Problems) -> Any:
+    """The value given for `declared`, typed; None when it is missing (its default then holds)
+    or wrong (reported)."""
     field_path = (*path, declared.name)
     value = body.get(declared.name)
     if value == "" and declared.required:
@@ -180,7 +162,7 @@ def _value(declared: Field, body: dict[str, Any], path: PathKey, problems: Probl
             order = problems.after(path)
             message = f"missing required key '{declared.name}'"
             problems.add(field_path, message, _add(declared), order=order)
-        return copy.deepcopy(declared.default)
+        return None
     if declared.name == "rate_limit" and not isinstance(value, str):
         problems.add(field_path, f"expected a rate, got {describe(value)}", _RATE_HINT)
         return None
@@ -197,7 +179,7 @@ def _add(declared: Field) -> str:
     return f"{text} ({declared.help})" if declared.help else text
 
 
-def _common(settings: dict[str, Any], path: PathKey, problems: Problems) -> dict[str, Any]:
+def _common(settings: Settings, path: PathKey, problems: Problems) -> dict[str, Any]:
     """The settings the dispatcher reads, typed for ChannelConfig."""
     common: dict[str, Any] = {}
     for key, (minimum, inclusive, words) in _BOUNDS.items():
@@ -222,7 +204,7 @@ def _common(settings: dict[str, Any], path: PathKey, problems: Problems) -> dict
 def _build(
     name: str,
     kind: ChannelType,
-    settings: dict[str, Any],
+    settings: Settings,
     path: PathKey,
     problems: Problems,
     folder: Path,
@@ -270,9 +252,9 @@ def _audience(channel: Channel, to: str, path: PathKey, problems: Problems, fold
         channel=channel.name,
         column=address_column(channel.spec.type),
         check=check,
-        skip_invalid=bool(channel.settings.get("skip_invalid")),
+        skip_invalid=channel.settings.skip_invalid,
     )
     order = problems.source.line((*path, "to")) or 0
     for error in errors:  # they name the audience file, row and column, not the config's line
         problems.found.append((order, error))
-    channel.settings["to"] = audience
+    channel.settings = channel.settings.replace(to=audience)

@@ -19,6 +19,7 @@ from notify.channels.base import (
     ThreadRef,
 )
 from notify.channels.bluesky import BlueskyChannel
+from notify.channels.testing import MemoryStore, delivery_context
 from notify.sandbox.credentials import Credentials
 
 PASSWORD = "abcd-efgh-ijkl-mnop"
@@ -30,11 +31,6 @@ LIFECYCLE = [
     Message(text="Acme: payments work again."),
 ]
 KEY = "bluesky:https://bsky.social:status.acme.example"
-
-
-class Store(dict[str, Any]):
-    def set(self, key: str, value: dict[str, Any]) -> None:
-        self[key] = value
 
 
 class FakePds:
@@ -85,12 +81,10 @@ class FakePds:
 
 
 def context(
-    handler: Any, store: Store | None = None, http: httpx.AsyncClient | None = None
+    handler: Any, store: MemoryStore | None = None, http: httpx.AsyncClient | None = None
 ) -> DeliveryContext:
     """A delivery context on a fake provider (`handler`), or on a real client (`http`)."""
-    http = http or httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    store = Store() if store is None else store
-    return DeliveryContext(http, store, {"id": "db-1"}, {"number": 1}, {}, delivery_key="k")
+    return delivery_context(http, handler=handler, store=store, incident={"id": "db-1"})
 
 
 def channel(**settings: Any) -> BlueskyChannel:
@@ -108,7 +102,7 @@ async def lifecycle(bluesky: BlueskyChannel, ctx: DeliveryContext) -> list[Recei
 
 
 async def test_a_lifecycle_logs_in_once_and_threads_every_reply() -> None:
-    pds, store = FakePds(), Store()
+    pds, store = FakePds(), MemoryStore()
 
     receipts = await lifecycle(channel(langs=["en"]), context(pds, store))
 
@@ -144,14 +138,14 @@ def test_urls_become_link_facets_at_utf8_byte_offsets() -> None:
 
 
 async def test_a_saved_session_is_reused_by_the_next_run() -> None:
-    pds, store = FakePds(), Store()
+    pds, store = FakePds(), MemoryStore()
     await channel().send(LIFECYCLE[0], Recipient("a"), ThreadRef(), context(pds, store))
     await channel().send(LIFECYCLE[1], Recipient("a"), ThreadRef(), context(pds, store))
     assert pds.methods() == ["createSession", "createRecord", "createRecord"]
 
 
 async def test_an_expired_token_is_refreshed_and_the_post_sent_once_more() -> None:
-    pds, store = FakePds(), Store()
+    pds, store = FakePds(), MemoryStore()
     bluesky = channel()
     await bluesky.send(LIFECYCLE[0], Recipient("a"), ThreadRef(), context(pds, store))
     pds.expire = True
@@ -166,7 +160,7 @@ async def test_an_expired_token_is_refreshed_and_the_post_sent_once_more() -> No
 
 
 async def test_when_the_refresh_fails_too_it_logs_in_again() -> None:
-    pds, store = FakePds(), Store()
+    pds, store = FakePds(), MemoryStore()
     store[KEY] = {"accessJwt": "old-acc-jwt", "refreshJwt": "old-ref-jwt", "did": DID}
     pds.expire, pds.refresh_fails = True, True
 
@@ -275,7 +269,7 @@ def sandbox_channel(sandbox: Any) -> BlueskyChannel:
 
 async def test_a_lifecycle_is_a_thread_in_the_emulator(sandbox: Any) -> None:
     sandbox.reset()
-    store = Store()
+    store = MemoryStore()
     async with httpx.AsyncClient() as http:
         receipts = await lifecycle(sandbox_channel(sandbox), context(None, store, http))
 
@@ -292,7 +286,7 @@ async def test_expired_tokens_are_refreshed_without_a_new_login(sandbox: Any) ->
     sandbox.reset()
     bluesky = sandbox_channel(sandbox)
     async with httpx.AsyncClient() as http:
-        ctx = context(None, Store(), http)
+        ctx = context(None, MemoryStore(), http)
         first = await bluesky.send(LIFECYCLE[0], Recipient("a"), ThreadRef(), ctx)
         sandbox.emulators["bluesky"].expire_access_tokens()
         again = await bluesky.send(LIFECYCLE[1], Recipient("a"), ThreadRef(), ctx)

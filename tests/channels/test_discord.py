@@ -10,6 +10,7 @@ import pytest
 
 from notify.channels.base import DeliveryContext, Message, Receipt, Recipient, ThreadRef
 from notify.channels.discord import DiscordChannel
+from notify.channels.testing import delivery_context
 
 TOKEN = "dwt-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 URL = f"https://discord.com/api/v10/webhooks/100000000000000001/{TOKEN}"
@@ -20,16 +21,10 @@ LIFECYCLE = [
 ]
 
 
-class Store(dict[str, Any]):
-    def set(self, key: str, value: dict[str, Any]) -> None:
-        self[key] = value
-
-
 def context(handler: Any, http: httpx.AsyncClient | None = None) -> DeliveryContext:
     """A delivery context on a fake provider (`handler`), or on a real client (`http`)."""
-    http = http or httpx.AsyncClient(transport=httpx.MockTransport(handler))
     incident = {"id": "db-1", "title": "Payments API errors"}
-    return DeliveryContext(http, Store(), incident, {"number": 1}, {}, delivery_key="k-1")
+    return delivery_context(http, handler=handler, incident=incident, delivery_key="k-1")
 
 
 def channel(**settings: Any) -> DiscordChannel:

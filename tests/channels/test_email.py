@@ -25,6 +25,7 @@ from notify.channels.base import (
     ThreadRef,
 )
 from notify.channels.email import EmailChannel
+from notify.channels.testing import delivery_context
 
 USER, PASSWORD = "status@acme.example", "smtp-password-not-for-logs"
 SUBJECT = "[Acme Cloud] Payments API errors"
@@ -120,21 +121,8 @@ def smtp(controller: Controller) -> tuple[Mailbox, int]:
     return controller.handler, controller.port
 
 
-class DictStore:
-    def __init__(self) -> None:
-        self.data: dict[str, dict[str, Any]] = {}
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        return self.data.get(key)
-
-    def set(self, key: str, value: dict[str, Any]) -> None:
-        self.data[key] = value
-
-
 def ctx(number: int = 1) -> DeliveryContext:
-    return DeliveryContext(
-        http=None,  # type: ignore[arg-type]  # email does not talk HTTP
-        store=DictStore(),
+    return delivery_context(  # no http: SMTP must not talk HTTP
         incident={"id": "inc-1", "title": "Payments API errors"},
         update={"number": number},
         org={"name": "Acme Cloud"},

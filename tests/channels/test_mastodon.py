@@ -11,6 +11,7 @@ import pytest
 
 from notify.channels.base import DeliveryContext, Message, Receipt, Recipient, ThreadRef
 from notify.channels.mastodon import MastodonChannel
+from notify.channels.testing import delivery_context
 from notify.sandbox.credentials import Credentials
 
 TOKEN = "mastodon-token-Zx81kQ0e3f9T2b7c"
@@ -22,17 +23,11 @@ LIFECYCLE = [
 ]
 
 
-class Store(dict[str, Any]):
-    def set(self, key: str, value: dict[str, Any]) -> None:
-        self[key] = value
-
-
 def context(
     handler: Any, key: str = "update-7/ops-mastodon/account", http: httpx.AsyncClient | None = None
 ) -> DeliveryContext:
     """A delivery context on a fake provider (`handler`), or on a real client (`http`)."""
-    http = http or httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return DeliveryContext(http, Store(), {"id": "db-1"}, {"number": 1}, {}, delivery_key=key)
+    return delivery_context(http, handler=handler, incident={"id": "db-1"}, delivery_key=key)
 
 
 def channel(**settings: Any) -> MastodonChannel:

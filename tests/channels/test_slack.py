@@ -19,6 +19,7 @@ from notify.channels.base import (
     ThreadRef,
 )
 from notify.channels.slack import SlackChannel
+from notify.channels.testing import delivery_context, mock_client
 
 TOKEN = "xoxb-1111-2222-secret-token"
 HOOK = "https://hooks.slack.com/services/T000/B000/hooksecret123456"
@@ -28,23 +29,11 @@ STATUSES = ["investigating", "identified", "resolved"]
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-class DictStore:
-    def __init__(self) -> None:
-        self.data: dict[str, dict[str, Any]] = {}
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        return self.data.get(key)
-
-    def set(self, key: str, value: dict[str, Any]) -> None:
-        self.data[key] = value
-
-
 def make_ctx(
     client: httpx.AsyncClient, number: int = 1, status: str = "investigating"
 ) -> DeliveryContext:
-    return DeliveryContext(
-        http=client,
-        store=DictStore(),
+    return delivery_context(
+        client,
         incident={"id": "inc-1", "title": "Payments API errors", "status": status},
         update={"number": number, "status": status, "at": f"2026-11-22T14:3{number}:00+00:00"},
         org={"name": "Acme Cloud"},
@@ -102,7 +91,7 @@ def client_for(
 ) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
     if isinstance(handler, httpx.AsyncClient):
         return contextlib.nullcontext(handler)  # a real client (sandbox), closed by its owner
-    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return mock_client(handler)
 
 
 async def lifecycle(ch: SlackChannel, handler: Handler | httpx.AsyncClient) -> list[Receipt]:
@@ -293,7 +282,7 @@ def test_validate_explains_the_two_ways_to_configure(
 
 async def test_check_online_proves_the_token_without_posting() -> None:
     fake = FakeSlack()
-    async with httpx.AsyncClient(transport=httpx.MockTransport(fake)) as client:
+    async with mock_client(fake) as client:
         assert await slack().check_online(make_ctx(client)) == "token for Acme as statusbot"
         with pytest.raises(ChannelCheckError, match="rejected the token") as caught:
             await slack(token="xoxb-bad-token-00000").check_online(make_ctx(client))

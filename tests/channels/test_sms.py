@@ -19,6 +19,7 @@ from notify.channels.base import (
     ThreadRef,
 )
 from notify.channels.sms import SmsChannel
+from notify.channels.testing import delivery_context, mock_client
 
 SID = "AC" + "a1" * 16
 TOKEN = "twilio-auth-token-very-secret"
@@ -28,21 +29,9 @@ BASE = "https://twilio.test"
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-class DictStore:
-    def __init__(self) -> None:
-        self.data: dict[str, dict[str, Any]] = {}
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        return self.data.get(key)
-
-    def set(self, key: str, value: dict[str, Any]) -> None:
-        self.data[key] = value
-
-
 def make_ctx(client: httpx.AsyncClient, number: int = 1) -> DeliveryContext:
-    return DeliveryContext(
-        http=client,
-        store=DictStore(),
+    return delivery_context(
+        client,
         incident={"id": "inc-1", "title": "Payments API errors"},
         update={"number": number, "status": "investigating"},
         org={"name": "Acme Cloud"},
@@ -78,7 +67,7 @@ class FakeTwilio:
 async def send(
     ch: SmsChannel, handler: Handler, to: str = "+14155550100", number: int = 1
 ) -> Receipt:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+    async with mock_client(handler) as client:
         msg = Message(text=f"Acme Cloud: update {number} on Payments API errors.")
         return await ch.send(msg, Recipient(to), ThreadRef(), make_ctx(client, number))
 
@@ -231,7 +220,7 @@ async def test_check_online_reads_the_account_without_sending() -> None:
         seen.append(request)
         return httpx.Response(200, json={"sid": SID, "friendly_name": "Acme", "status": "active"})
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+    async with mock_client(handler) as client:
         assert await sms().check_online(make_ctx(client)) == "account Acme (active)"
     assert seen[0].method == "GET"
     assert str(seen[0].url) == f"{BASE}/2010-04-01/Accounts/{SID}.json"
@@ -248,7 +237,7 @@ async def test_check_online_refuses_bad_credentials_and_suspended_accounts() -> 
     def suspended(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"friendly_name": "Acme", "status": "suspended"})
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(suspended)) as client:
+    async with mock_client(suspended) as client:
         with pytest.raises(ChannelCheckError, match="suspended"):
             await sms().check_online(make_ctx(client))
 

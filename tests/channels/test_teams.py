@@ -10,6 +10,7 @@ import pytest
 
 from notify.channels.base import DeliveryContext, Message, Recipient, ThreadRef
 from notify.channels.teams import TeamsChannel
+from notify.channels.testing import delivery_context
 
 SIG = "teams-sig-0123456789abcdef"
 URL = (
@@ -24,16 +25,10 @@ UPDATE = Message(
 )
 
 
-class Store(dict[str, Any]):
-    def set(self, key: str, value: dict[str, Any]) -> None:
-        self[key] = value
-
-
 def context(handler: Any, http: httpx.AsyncClient | None = None) -> DeliveryContext:
     """A delivery context on a fake provider (`handler`), or on a real client (`http`)."""
-    http = http or httpx.AsyncClient(transport=httpx.MockTransport(handler))
     incident = {"id": "db-1", "title": "Payments API errors"}
-    return DeliveryContext(http, Store(), incident, {"number": 1}, {}, delivery_key="k-1")
+    return delivery_context(http, handler=handler, incident=incident, delivery_key="k-1")
 
 
 def channel(**settings: Any) -> TeamsChannel:

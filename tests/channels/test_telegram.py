@@ -10,6 +10,7 @@ import pytest
 
 from notify.channels.base import DeliveryContext, Message, Receipt, Recipient, ThreadRef
 from notify.channels.telegram import TelegramChannel
+from notify.channels.testing import delivery_context
 from notify.sandbox.credentials import Credentials
 
 TOKEN = "123456789:AAFakeTelegramTokenForTests_0123456789"
@@ -21,15 +22,9 @@ LIFECYCLE = [
 ]
 
 
-class Store(dict[str, Any]):
-    def set(self, key: str, value: dict[str, Any]) -> None:
-        self[key] = value
-
-
 def context(handler: Any, http: httpx.AsyncClient | None = None) -> DeliveryContext:
     """A delivery context on a fake provider (`handler`), or on a real client (`http`)."""
-    http = http or httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return DeliveryContext(http, Store(), {"id": "db-1"}, {"number": 1}, {}, delivery_key="k-1")
+    return delivery_context(http, handler=handler, incident={"id": "db-1"}, delivery_key="k-1")
 
 
 def channel(**settings: Any) -> TelegramChannel:

@@ -11,23 +11,13 @@ import httpx
 import pytest
 
 from notify.channels.base import DeliveryContext, Message, Recipient, ThreadRef
+from notify.channels.testing import delivery_context, mock_client
 from notify.channels.webhook import WebhookChannel, verify_signature
 
 SECRET = "whsec-test-0123456789abcdef"
 URL = "https://hooks.example.test/notify/in?auth=path-token-123"
 
 Handler = Callable[[httpx.Request], httpx.Response]
-
-
-class DictStore:
-    def __init__(self) -> None:
-        self.data: dict[str, dict[str, Any]] = {}
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        return self.data.get(key)
-
-    def set(self, key: str, value: dict[str, Any]) -> None:
-        self.data[key] = value
 
 
 def make_ctx(
@@ -37,9 +27,8 @@ def make_ctx(
         {"number": n, "status": s, "message": f"update {n}", "at": f"2026-11-22T14:0{n}:00Z"}
         for n, s in enumerate(["investigating", "identified", "resolved"][: number - 1], start=1)
     ]
-    return DeliveryContext(
-        http=client,
-        store=DictStore(),
+    return delivery_context(
+        client,
         incident={
             "id": "2026-11-22-payments-api",
             "title": "Payments API errors",
@@ -66,10 +55,6 @@ def channel(**settings: Any) -> WebhookChannel:
     return WebhookChannel("audit-hook", {"url": URL, "secret": SECRET, **settings})
 
 
-def client_for(handler: Handler) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
-
-
 def message(status: str = "investigating", text: str = "We are looking into errors.") -> Message:
     return Message(
         text=text,
@@ -80,7 +65,7 @@ def message(status: str = "investigating", text: str = "We are looking into erro
 
 
 async def post(ch: WebhookChannel, handler: Handler, **ctx_args: Any) -> Any:
-    async with client_for(handler) as client:
+    async with mock_client(handler) as client:
         msg = message(ctx_args.get("status", "investigating"))
         return await ch.send(msg, Recipient(ch.target()), ThreadRef(), make_ctx(client, **ctx_args))
 
@@ -230,7 +215,7 @@ def test_headers_cannot_override_the_signature() -> None:
 
 
 async def test_check_online_says_there_is_nothing_to_check() -> None:
-    async with client_for(lambda r: httpx.Response(500)) as client:
+    async with mock_client(lambda r: httpx.Response(500)) as client:
         text = await channel().check_online(make_ctx(client))
     assert text == "webhook: no check possible without sending"
 

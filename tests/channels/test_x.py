@@ -15,6 +15,7 @@ import pytest
 from oauthlib.oauth1.rfc5849 import signature
 
 from notify.channels.base import DeliveryContext, Message, Receipt, Recipient, ThreadRef
+from notify.channels.testing import delivery_context
 from notify.channels.x import XChannel
 from notify.sandbox.credentials import Credentials
 
@@ -31,15 +32,9 @@ LIFECYCLE = [
 ]
 
 
-class Store(dict[str, Any]):
-    def set(self, key: str, value: dict[str, Any]) -> None:
-        self[key] = value
-
-
 def context(handler: Any, http: httpx.AsyncClient | None = None) -> DeliveryContext:
     """A delivery context on a fake provider (`handler`), or on a real client (`http`)."""
-    http = http or httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return DeliveryContext(http, Store(), {"id": "db-1"}, {"number": 1}, {}, delivery_key="k")
+    return delivery_context(http, handler=handler, incident={"id": "db-1"})
 
 
 def channel(**settings: Any) -> XChannel:

@@ -22,6 +22,7 @@ from notify.channels.base import (
     Message,
     Receipt,
     Recipient,
+    Settings,
     ThreadRef,
 )
 from notify.config import InvalidConfig, load_config, load_config_text, resolve_config_path
@@ -264,6 +265,19 @@ def test_the_contract_sample_loads_typed_with_defaults(tmp_path: Path) -> None:
         "ops-slack",
         "customers-sms",
     ]
+
+
+def test_each_channel_reads_frozen_settings_typed_by_its_declared_fields(tmp_path: Path) -> None:
+    text = SAMPLE.replace("    port: 587\n", "    port: ${SMTP_PORT}\n    timeout: 5\n")
+    email = load(text, tmp_path, {**ENV, "SMTP_PORT": "2525"}).channels["status-email"].adapter
+
+    assert isinstance(email.settings, Settings)
+    assert email.settings.port == 2525  # text from the environment, made a number once
+    assert email.settings.timeout == 5.0 and isinstance(email.settings.timeout, float)
+    assert (email.settings.concurrency, email.settings.security) == (4, "starttls")  # defaults
+    assert email.settings.from_ == email.settings["from"] == "Acme Status <status@acme.example>"
+    with pytest.raises(AttributeError, match="read-only"):
+        email.settings.port = 25
 
 
 def test_values_from_the_environment_and_secret_fields_are_redacted(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from notify.channels.http import parse_retry_after, seconds_until
 from notify.config.model import RateLimit
-from notify.delivery.backoff import parse_retry_after, retry_delay, seconds_until
+from notify.delivery.backoff import retry_delay
 from notify.delivery.ratelimit import RateLimiter
 
 

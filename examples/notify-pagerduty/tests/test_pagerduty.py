@@ -1,6 +1,7 @@
 """The adapter alone: each update in, the request PagerDuty would get and the Receipt out.
 
-httpx.MockTransport stands in for PagerDuty, so these tests need no network and no notify config.
+A fake PagerDuty (httpx.MockTransport, through notify.channels.testing) answers every request, so
+these tests need no network and no notify config.
 (notify's own tests/test_plugins.py installs this package and sends through the notify CLI.)
 """
 
@@ -10,7 +11,8 @@ import json
 from typing import Any
 
 import httpx
-from notify.channels.base import DeliveryContext, Message, Receipt, Recipient, ThreadRef
+from notify.channels.base import Message, Receipt, Recipient, ThreadRef
+from notify.channels.testing import delivery_context, mock_client
 
 from notify_pagerduty import PagerDutyChannel
 
@@ -35,10 +37,9 @@ async def send(
         return answer or httpx.Response(202, json={"status": "success", "dedup_key": dedup_key})
 
     channel = PagerDutyChannel("oncall", {"routing_key": KEY, **(settings or {})})
-    async with httpx.AsyncClient(transport=httpx.MockTransport(pagerduty)) as http:
-        ctx = DeliveryContext(
-            http=http,
-            store=None,  # type: ignore[arg-type]  # PagerDuty keeps no session
+    async with mock_client(pagerduty) as http:
+        ctx = delivery_context(
+            http,
             incident={**INCIDENT, "status": message.status, **(incident or {})},
             update={"number": 1},
             org={"name": "Acme Cloud"},

@@ -24,23 +24,20 @@ import secrets as pyrandom
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.utils import parseaddr
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from notify.channels.base import BatchItem, ChannelCheckError, DeliveryContext, Message, Receipt
-from notify.channels.http import (
-    body_snippet,
-    failed,
-    json_dict,
-    label,
-    one_line,
-    receipt_from_status,
-    scrubbed_network_errors,
+from notify.channels.base import (
+    BatchItem,
+    ChannelCheckError,
+    DeliveryContext,
+    Message,
+    Receipt,
+    Recipient,
+    Settings,
+    ThreadRef,
 )
-
-if TYPE_CHECKING:
-    import httpx
-
-    from notify.channels.email import EmailChannel
+from notify.channels.email.headers import AUTO_SUBMITTED, EmailHeaders, one_line_header
+from notify.channels.http import Answer, Request, call, failed, failed_answer, one_line
 
 DEFAULT_BASE_URL = "https://api.sendgrid.com"  # EU accounts: https://api.eu.sendgrid.com
 MAX_RECIPIENTS = 1000  # per request, to + cc + bcc over every personalization
@@ -58,18 +55,31 @@ class MailRequest:
     indexes: list[int] = field(default_factory=list)  # each item's place in the whole batch
 
 
-class SendgridMailer:
-    """Builds Mail Send bodies for an email channel and reads SendGrid's answers."""
+class SendgridProvider:
+    """Sends an email channel's messages through SendGrid's Mail Send API, many a request."""
 
-    def __init__(self, channel: EmailChannel) -> None:
-        self.channel = channel
+    def __init__(self, settings: Settings, headers: EmailHeaders, who: str) -> None:
+        self.headers = headers
+        self.who = who  # "email channel 'customers-email'", for errors
+        self.api_key = settings.api_key or ""
+        self.base_url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.timeout = settings.timeout
+        self.sender = _address(settings.from_ or "")
+        self.reply_to = _address(settings.reply_to) if settings.reply_to else None
 
-    @property
-    def base_url(self) -> str:
-        return str(self.channel.settings.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+    def validate(self) -> list[tuple[str, str]]:
+        if not self.api_key:
+            return [("api_key", "provider sendgrid needs api_key, e.g. ${SENDGRID_API_KEY}")]
+        return []
 
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.channel.settings.get('api_key') or ''}"}
+    def batch_size(self) -> int:
+        return MAX_RECIPIENTS
+
+    async def close(self) -> None:
+        """Nothing to release: requests go through the shared HTTP client."""
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
 
     # --- building -------------------------------------------------------------------------------
 
@@ -96,26 +106,20 @@ class SendgridMailer:
         message: Message,
         shared: _Shared | None,
     ) -> MailRequest:
-        from notify.channels.email import one_line_header
-
-        settings = self.channel.settings
-        subject_of = functools.lru_cache(maxsize=None)(self.channel.subject_of)  # per message
+        subject_of = functools.lru_cache(maxsize=None)(self.headers.subject)  # per message
         subjects = {subject_of(item.message) for item in items}
         personalizations: list[dict[str, Any]] = []
         message_ids: list[str] = []
         for position, item in enumerate(items):
-            message_id = self.channel.new_message_id()
+            message_id = self.headers.new_message_id()
             message_ids.append(message_id)
             to: dict[str, Any] = {"email": item.recipient.address}
             name = item.recipient.fields.get("name")
             if name:
                 to["name"] = one_line_header(str(name))
-            headers = {"Message-ID": message_id}
-            headers.update(self.channel.thread_headers(item.thread))
-            headers.update(self.channel.unsubscribe_headers(item.recipient))
             person: dict[str, Any] = {
                 "to": [to],
-                "headers": headers,
+                "headers": self.headers.personal(item.recipient, item.thread, message_id),
                 "custom_args": {"delivery_key": item.delivery_key},
             }
             if len(subjects) > 1:
@@ -123,12 +127,9 @@ class SendgridMailer:
             if shared is not None:
                 person["substitutions"] = shared.values[position]
             personalizations.append(person)
-        body: dict[str, Any] = {
-            "personalizations": personalizations,
-            "from": _address(str(settings.get("from") or "")),
-        }
-        if settings.get("reply_to"):
-            body["reply_to"] = _address(str(settings["reply_to"]))
+        body: dict[str, Any] = {"personalizations": personalizations, "from": self.sender}
+        if self.reply_to:
+            body["reply_to"] = self.reply_to
         if len(subjects) == 1:
             body["subject"] = subjects.pop()
         text, html = (shared.text, shared.html) if shared else (message.text, message.html)
@@ -137,12 +138,19 @@ class SendgridMailer:
         if html:
             content.append({"type": "text/html", "value": html})
         body["content"] = content
-        body["headers"] = {"Auto-Submitted": "auto-generated"}  # RFC 3834: no auto-replies
+        body["headers"] = dict(AUTO_SUBMITTED)
         return MailRequest(body, items, message_ids, list(indexes))
 
     # --- sending --------------------------------------------------------------------------------
 
-    async def send(self, items: Sequence[BatchItem], ctx: DeliveryContext) -> list[Receipt]:
+    async def send(
+        self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
+    ) -> Receipt:
+        """One delivery: a batch of one."""
+        item = BatchItem(message, recipient, thread, ctx.delivery_key)
+        return (await self.send_batch([item], ctx))[0]
+
+    async def send_batch(self, items: Sequence[BatchItem], ctx: DeliveryContext) -> list[Receipt]:
         import httpx
 
         requests = self.requests(items)
@@ -163,32 +171,30 @@ class SendgridMailer:
 
     async def _post(self, request: MailRequest, ctx: DeliveryContext) -> list[Receipt]:
         url = f"{self.base_url}/v3/mail/send"
-        with scrubbed_network_errors():
-            response = await ctx.http.post(
-                url, json=request.body, headers=self._headers(), timeout=self.channel.timeout
-            )
-        if 200 <= response.status_code < 300:
+        post = Request("POST", url, json=request.body, headers=self._auth())
+        answer = await call(ctx.http, post, self.timeout)
+        if answer.ok:
             # 202 Accepted, no body; X-Message-Id names the request (SendGrid adds ".N..."
             # per recipient in its events, so the index keeps ours apart).
-            request_id = response.headers.get("x-message-id")
+            request_id = answer.headers.get("x-message-id")
             return [
                 Receipt(
                     ok=True,
                     provider_message_id=f"{request_id}.{i}" if request_id else message_id,
                     thread_data={"message_id": message_id},
-                    status_code=response.status_code,
+                    status_code=answer.status,
                 )
                 for i, message_id in enumerate(request.message_ids)
             ]
-        return self._refused(response, len(request.items))
+        return self._refused(answer, len(request.items))
 
-    def _refused(self, response: httpx.Response, count: int) -> list[Receipt]:
-        status = response.status_code
-        who = label(self.channel)
-        errors = _errors(response)
+    def _refused(self, answer: Answer, count: int) -> list[Receipt]:
+        status = answer.status
+        who = self.who
+        errors = _errors(answer)
         if status == 400 and errors:
             return self._bad_request(errors, count, status)
-        said = _describe(errors[0]) if errors else body_snippet(response)
+        said = _describe(errors[0]) if errors else answer.snippet()
         if status in (401, 403):
             words = "rejected the api_key" if status == 401 else "refused the api_key"
             receipt = failed(
@@ -203,11 +209,11 @@ class SendgridMailer:
                 status_code=status,
             )
         elif status == 429:
-            receipt = receipt_from_status(
-                response, f"SendGrid rate limit (HTTP 429): {said} — notify waits and retries"
+            receipt = failed_answer(
+                answer, f"SendGrid rate limit (HTTP 429): {said} — notify waits and retries"
             )
         else:
-            receipt = receipt_from_status(response, f"SendGrid answered HTTP {status}: {said}")
+            receipt = failed_answer(answer, f"SendGrid answered HTTP {status}: {said}")
         return [receipt] * count
 
     def _bad_request(self, errors: list[dict[str, Any]], count: int, status: int) -> list[Receipt]:
@@ -243,26 +249,23 @@ class SendgridMailer:
     async def check(self, ctx: DeliveryContext) -> str:
         """GET /v3/scopes: the key works, and may send mail."""
         url = f"{self.base_url}/v3/scopes"
-        with scrubbed_network_errors():
-            response = await ctx.http.get(
-                url, headers=self._headers(), timeout=self.channel.timeout
-            )
-        who = label(self.channel)
-        if response.status_code in (401, 403):
+        answer = await call(ctx.http, Request("GET", url, headers=self._auth()), self.timeout)
+        who = self.who
+        if answer.status in (401, 403):
             raise ChannelCheckError(
                 one_line(
-                    f"SendGrid rejected the api_key of {who} (HTTP {response.status_code}): "
+                    f"SendGrid rejected the api_key of {who} (HTTP {answer.status}): "
                     "check api_key (e.g. ${SENDGRID_API_KEY})"
                 )
             )
-        if response.status_code != 200:
+        if answer.status != 200:
             raise ChannelCheckError(
                 one_line(
-                    f"SendGrid answered HTTP {response.status_code} at {url}: "
-                    f"{body_snippet(response)} — check base_url, or try again later"
+                    f"SendGrid answered HTTP {answer.status} at {url}: "
+                    f"{answer.snippet()} — check base_url, or try again later"
                 )
             )
-        scopes = json_dict(response).get("scopes")
+        scopes = answer.fields.get("scopes")
         if not isinstance(scopes, list) or "mail.send" not in scopes:
             raise ChannelCheckError(
                 f"the api_key of {who} works but lacks the mail.send scope: give it "
@@ -326,8 +329,7 @@ def _common_prefix(texts: list[str]) -> str:
 
 
 def _address(value: str) -> dict[str, str]:
-    from notify.channels.email import one_line_header
-
+    """A SendGrid email object: {"email": address, "name": its display name, if any}."""
     name, address = parseaddr(value)
     out = {"email": address}
     if name:
@@ -335,8 +337,8 @@ def _address(value: str) -> dict[str, str]:
     return out
 
 
-def _errors(response: httpx.Response) -> list[dict[str, Any]]:
-    listed = json_dict(response).get("errors")
+def _errors(answer: Answer) -> list[dict[str, Any]]:
+    listed = answer.fields.get("errors")
     if not isinstance(listed, list):
         return []
     return [e for e in listed if isinstance(e, dict)]
