@@ -5,9 +5,9 @@
         sandbox.posts("twilio")         # what the emulator accepted
 
 The layout: `core/` is the machinery that knows no provider (emulator interface, HTTP server,
-knobs, recording, SMTP); one module per provider emulator beside it, listed in `registry.py`;
-`server.py` assembles them into `Sandbox`; `config.py` writes a channels.yaml pointing at one;
-`cli.py` is `notify sandbox`.
+routing, knobs, recording, SMTP); one module per provider emulator beside it, listed in
+`registry.py`; `server.py` assembles them into `Sandbox`; `config.py` writes a channels.yaml
+pointing at one; `cli.py` is `notify sandbox`.
 
 The names below are imported on first use: the CLI imports `notify.sandbox.cli` to build its
 command list, and that must not pull in asyncio, h11 and every emulator (`notify --help`).

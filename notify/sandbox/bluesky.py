@@ -15,24 +15,18 @@ import math
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-import regex
-
+from notify.sandbox.bluesky_lexicon import POST, RecordError, check_post, facets_ok
 from notify.sandbox.core.emulator import Emulator, FixedWindow, Request, Response, SandboxState
 from notify.sandbox.credentials import Credentials
 
 __all__ = ["BlueskyEmulator"]
 
-POST = "app.bsky.feed.post"
 ACCESS_TTL = 2 * 3600.0
 REFRESH_TTL = 90 * 86400.0
 _S32 = "234567abcdefghijklmnopqrstuvwxyz"
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-_LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{1,8})*$")
 _RKEY = re.compile(r"^[A-Za-z0-9._:~-]{1,512}$")
-_DID = re.compile(r"^did:[a-z]+:[a-zA-Z0-9._:%-]*[a-zA-Z0-9._-]$")
 # (name, limit, window seconds, points per call) per XRPC method, for the RateLimit-* headers.
 _POLICIES = {
     "com.atproto.server.createSession": (30, 300, 1),
@@ -227,8 +221,11 @@ class BlueskyEmulator(Emulator):
             raise _invalid(f"Invalid $type: expected {POST}, got {record.get('$type')}")
         checked = body.get("validate") is not False
         if checked:
-            _check_post(record)
-        facets_ok = _facets_ok(record)
+            try:
+                check_post(record)
+            except RecordError as exc:
+                raise _invalid(str(exc)) from None
+        facets_match = facets_ok(record)
         self._check_reply(record.get("reply"))
         did = self.credentials.bluesky_did
         uri = f"at://{did}/{POST}/{rkey}"
@@ -243,7 +240,7 @@ class BlueskyEmulator(Emulator):
             "createdAt": record.get("createdAt"),
             "langs": record.get("langs"),
             "facets": record.get("facets") or [],
-            "facets_ok": facets_ok,
+            "facets_ok": facets_match,
             "reply": record.get("reply"),
             "record": record,
         }
@@ -337,106 +334,3 @@ def _input(req: Request, required: tuple[str, ...]) -> dict[str, Any]:
 def _check_rkey(rkey: Any) -> None:
     if not isinstance(rkey, str) or not _RKEY.match(rkey) or rkey in (".", ".."):
         raise _invalid("Input/rkey must be a valid Record Key")
-
-
-def _record_error(path: str, problem: str) -> _XrpcError:
-    return _invalid(f"Invalid {POST} record: Record/{path} {problem}")
-
-
-def _check_post(record: dict[str, Any]) -> None:
-    """The app.bsky.feed.post lexicon's rules, with the PDS's error words."""
-    for name in ("text", "createdAt"):
-        if name not in record:
-            raise _invalid(f'Invalid {POST} record: Record must have the property "{name}"')
-    text = record["text"]
-    if not isinstance(text, str):
-        raise _record_error("text", "must be a string")
-    if len(text.encode("utf-8")) > 3000:
-        raise _record_error("text", "must not be longer than 3000 characters")
-    if len(regex.findall(r"\X", text)) > 300:
-        raise _record_error("text", "must not be longer than 300 graphemes")
-    if not _is_datetime(record["createdAt"]):
-        raise _record_error(
-            "createdAt", "must be an valid atproto datetime (both RFC-3339 and ISO-8601)"
-        )
-    langs = record.get("langs")
-    if langs is not None:
-        if not isinstance(langs, list):
-            raise _record_error("langs", "must be an array")
-        if len(langs) > 3:
-            raise _record_error("langs", "must not have more than 3 elements")
-        for i, lang in enumerate(langs):
-            if not isinstance(lang, str) or not _LANG.match(lang):
-                raise _record_error(f"langs/{i}", "must be a well-formed BCP 47 language tag")
-    facets = record.get("facets")
-    if facets is not None:
-        if not isinstance(facets, list):
-            raise _record_error("facets", "must be an array")
-        size = len(text.encode("utf-8"))
-        for i, facet in enumerate(facets):
-            _check_facet(facet, i, size)
-
-
-def _check_facet(facet: Any, i: int, size: int) -> None:
-    where = f"facets/{i}"
-    if not isinstance(facet, dict) or "index" not in facet or "features" not in facet:
-        raise _record_error(where, 'must have the properties "index" and "features"')
-    index = facet["index"]
-    if not isinstance(index, dict):
-        raise _record_error(f"{where}/index", "must be an object")
-    for name in ("byteStart", "byteEnd"):
-        value = index.get(name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise _record_error(f"{where}/index/{name}", "must be a non-negative integer")
-    if index["byteStart"] >= index["byteEnd"] or index["byteEnd"] > size:
-        raise _record_error(
-            f"{where}/index",
-            f"[{index['byteStart']}, {index['byteEnd']}) is not a byte range of the "
-            f"{size}-byte text",
-        )
-    features = facet["features"]
-    if not isinstance(features, list):
-        raise _record_error(f"{where}/features", "must be an array")
-    required = {"#link": "uri", "#mention": "did", "#tag": "tag"}
-    for j, feature in enumerate(features):
-        kind = feature.get("$type", "") if isinstance(feature, dict) else ""
-        if not isinstance(kind, str) or not kind:
-            raise _record_error(f"{where}/features/{j}", 'must have the property "$type"')
-        suffix = kind.removeprefix("app.bsky.richtext.facet")
-        if suffix in required and not isinstance(feature.get(required[suffix]), str):
-            raise _record_error(
-                f"{where}/features/{j}", f'must have the property "{required[suffix]}"'
-            )
-        if suffix == "#mention" and not _DID.match(feature["did"]):
-            raise _record_error(f"{where}/features/{j}/did", "must be a valid did")
-
-
-def _facets_ok(record: dict[str, Any]) -> bool:
-    """True when every facet's bytes are whole characters and each link's bytes are its uri."""
-    text = record.get("text")
-    if not isinstance(text, str):
-        return False
-    data = text.encode("utf-8")
-    for facet in record.get("facets") or []:
-        try:
-            index = facet["index"]
-            piece = data[index["byteStart"] : index["byteEnd"]].decode("utf-8")
-        except (KeyError, TypeError, UnicodeDecodeError):
-            return False
-        for feature in facet.get("features") or []:
-            kind = str(feature.get("$type", "")) if isinstance(feature, dict) else ""
-            if kind.endswith("#link") and piece != feature.get("uri"):
-                return False
-            if kind.endswith("#tag") and piece.lstrip("#") != feature.get("tag"):
-                return False
-    return True
-
-
-def _is_datetime(value: Any) -> bool:
-    if not isinstance(value, str) or not _DATETIME.match(value) or value.endswith("-00:00"):
-        return False
-    try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return True

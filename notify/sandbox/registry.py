@@ -1,6 +1,8 @@
 """Which provider emulators the sandbox serves: one module each, listed here by the path it takes.
 
-Adding one is a module under notify/sandbox/ with an `Emulator` subclass, and a line below.
+Adding one is a module under notify/sandbox/ with an `Emulator` subclass, and a line below; a
+big one keeps its request rules in a module beside it (discord_body.py, telegram_markup.py,
+bluesky_lexicon.py), so each stays readable.
 """
 
 from __future__ import annotations

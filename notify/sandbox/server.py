@@ -19,12 +19,12 @@ from notify.sandbox.core.loop import SandboxLoop
 from notify.sandbox.core.recording import ReceivedEmail, Recorded, Recording
 from notify.sandbox.core.routing import Router
 from notify.sandbox.credentials import Credentials
-from notify.sandbox.registry import EMULATORS, check_provider, load_emulators
+from notify.sandbox.registry import check_provider, load_emulators
 
 if TYPE_CHECKING:
     from notify.sandbox.core.smtp import SmtpServer
 
-__all__ = ["EMULATORS", "Recorded", "Sandbox"]
+__all__ = ["Sandbox"]
 
 
 class Sandbox:

@@ -9,7 +9,6 @@ parameters and response schemas are checked directly.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -56,18 +55,6 @@ def slack_spec() -> dict[str, Any]:
     return load_spec("slack/web_api_swagger2.json")
 
 
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox() as sb:
-        yield sb
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as c:
-        yield c
-
-
 # -- Twilio --------------------------------------------------------------------------------
 
 
@@ -109,7 +96,7 @@ ACCEPTED = [
 @pytest.mark.parametrize("form", ACCEPTED, ids=["from", "service", "media", "callback"])
 async def test_what_the_twilio_emulator_accepts_the_spec_accepts(
     sandbox: Sandbox,
-    client: httpx.AsyncClient,
+    http: httpx.AsyncClient,
     twilio_api: Any,
     twilio_spec: dict[str, Any],
     form: dict[str, str],
@@ -117,7 +104,7 @@ async def test_what_the_twilio_emulator_accepts_the_spec_accepts(
     url = (
         f"{sandbox.base_url('twilio')}/2010-04-01/Accounts/{CREDS.twilio_account_sid}/Messages.json"
     )
-    response = await client.post(url, data=form, auth=TWILIO_AUTH)
+    response = await http.post(url, data=form, auth=TWILIO_AUTH)
     assert response.status_code == 201, response.text
     (rec,) = sandbox.requests("twilio")
     request = as_twilio_request(rec)
@@ -129,24 +116,24 @@ async def test_what_the_twilio_emulator_accepts_the_spec_accepts(
 
 
 async def test_the_spec_refuses_what_the_emulator_refuses_for_a_missing_to(
-    sandbox: Sandbox, client: httpx.AsyncClient, twilio_api: Any
+    sandbox: Sandbox, http: httpx.AsyncClient, twilio_api: Any
 ) -> None:
     from openapi_core.validation.request.exceptions import RequestValidationError
 
     url = (
         f"{sandbox.base_url('twilio')}/2010-04-01/Accounts/{CREDS.twilio_account_sid}/Messages.json"
     )
-    response = await client.post(url, data={"From": "+15005550006", "Body": "hi"}, auth=TWILIO_AUTH)
+    response = await http.post(url, data={"From": "+15005550006", "Body": "hi"}, auth=TWILIO_AUTH)
     assert response.json()["code"] == 21604
     with pytest.raises(RequestValidationError):
         twilio_api.validate_request(as_twilio_request(sandbox.requests("twilio")[0]))
 
 
 async def test_the_account_resource_matches_the_spec(
-    sandbox: Sandbox, client: httpx.AsyncClient, twilio_api: Any
+    sandbox: Sandbox, http: httpx.AsyncClient, twilio_api: Any
 ) -> None:
     url = f"{sandbox.base_url('twilio')}/2010-04-01/Accounts/{CREDS.twilio_account_sid}.json"
-    assert (await client.get(url, auth=TWILIO_AUTH)).status_code == 200
+    assert (await http.get(url, auth=TWILIO_AUTH)).status_code == 200
     (rec,) = sandbox.requests("twilio")
     request = as_twilio_request(rec)
     twilio_api.validate_request(request)
@@ -191,17 +178,17 @@ def check_against(spec: dict[str, Any], schema_node: dict[str, Any], value: Any)
 
 
 async def call_slack(
-    client: httpx.AsyncClient, sb: Sandbox, method: str, **kwargs: Any
+    http: httpx.AsyncClient, sb: Sandbox, method: str, **kwargs: Any
 ) -> dict[str, Any]:
     headers = kwargs.pop("headers", SLACK_AUTH)
-    response = await client.post(f"{sb.base_url('slack')}/{method}", headers=headers, **kwargs)
+    response = await http.post(f"{sb.base_url('slack')}/{method}", headers=headers, **kwargs)
     assert response.status_code == 200
     body: dict[str, Any] = response.json()
     return body
 
 
 async def test_every_documented_post_message_field_is_accepted(
-    sandbox: Sandbox, client: httpx.AsyncClient, slack_spec: dict[str, Any]
+    sandbox: Sandbox, http: httpx.AsyncClient, slack_spec: dict[str, Any]
 ) -> None:
     op = operation(slack_spec, "chat.postMessage")
     samples = {
@@ -224,23 +211,23 @@ async def test_every_documented_post_message_field_is_accepted(
         name = param["name"]
         form[name] = samples.get(name) or samples.get(param["type"]) or f"sample {name}"
     form.pop("thread_ts")  # a reply needs a parent: covered below
-    body = await call_slack(client, sandbox, "chat.postMessage", data=form)
+    body = await call_slack(http, sandbox, "chat.postMessage", data=form)
     assert body["ok"] is True, body
     success = op["responses"]["200"]["schema"]
     check_against(slack_spec, success, body)
 
 
 async def test_post_message_required_parameters_are_required(
-    sandbox: Sandbox, client: httpx.AsyncClient, slack_spec: dict[str, Any]
+    sandbox: Sandbox, http: httpx.AsyncClient, slack_spec: dict[str, Any]
 ) -> None:
     op = operation(slack_spec, "chat.postMessage")
     required = {p["name"] for p in op["parameters"] if p.get("required")}
     assert required == {"token", "channel"}
     errors = set(op["responses"]["default"]["schema"]["properties"]["error"]["enum"])
     without_token = await call_slack(
-        client, sandbox, "chat.postMessage", headers={}, data={"channel": CHANNEL, "text": "x"}
+        http, sandbox, "chat.postMessage", headers={}, data={"channel": CHANNEL, "text": "x"}
     )
-    without_channel = await call_slack(client, sandbox, "chat.postMessage", data={"text": "x"})
+    without_channel = await call_slack(http, sandbox, "chat.postMessage", data={"text": "x"})
     answers = [without_token, without_channel]
     assert [a["error"] for a in answers] == ["not_authed", "channel_not_found"]
     assert {a["error"] for a in answers} <= errors
@@ -257,25 +244,25 @@ async def test_post_message_required_parameters_are_required(
 )
 async def test_post_message_errors_are_documented_codes(
     sandbox: Sandbox,
-    client: httpx.AsyncClient,
+    http: httpx.AsyncClient,
     slack_spec: dict[str, Any],
     payload: dict[str, Any],
     headers: dict[str, str],
 ) -> None:
     op = operation(slack_spec, "chat.postMessage")
-    body = await call_slack(client, sandbox, "chat.postMessage", json=payload, headers=headers)
+    body = await call_slack(http, sandbox, "chat.postMessage", json=payload, headers=headers)
     assert body["ok"] is False
     check_against(slack_spec, op["responses"]["default"]["schema"], body)
 
 
 async def test_threaded_reply_and_update_match_their_schemas(
-    sandbox: Sandbox, client: httpx.AsyncClient, slack_spec: dict[str, Any]
+    sandbox: Sandbox, http: httpx.AsyncClient, slack_spec: dict[str, Any]
 ) -> None:
     parent = await call_slack(
-        client, sandbox, "chat.postMessage", json={"channel": CHANNEL, "text": "Investigating"}
+        http, sandbox, "chat.postMessage", json={"channel": CHANNEL, "text": "Investigating"}
     )
     reply = await call_slack(
-        client,
+        http,
         sandbox,
         "chat.postMessage",
         json={"channel": CHANNEL, "text": "Identified", "thread_ts": parent["ts"]},
@@ -291,14 +278,14 @@ async def test_threaded_reply_and_update_match_their_schemas(
         "ts",
     }
     edited = await call_slack(
-        client,
+        http,
         sandbox,
         "chat.update",
         json={"channel": CHANNEL, "ts": parent["ts"], "text": "Identified (edited)"},
     )
     check_against(slack_spec, update_op["responses"]["200"]["schema"], edited)
     missing = await call_slack(
-        client,
+        http,
         sandbox,
         "chat.update",
         json={"channel": CHANNEL, "ts": "1111111111.000001", "text": "x"},
@@ -307,11 +294,11 @@ async def test_threaded_reply_and_update_match_their_schemas(
 
 
 async def test_auth_test_matches_its_schema(
-    sandbox: Sandbox, client: httpx.AsyncClient, slack_spec: dict[str, Any]
+    sandbox: Sandbox, http: httpx.AsyncClient, slack_spec: dict[str, Any]
 ) -> None:
     op = operation(slack_spec, "auth.test")
     check_against(
-        slack_spec, op["responses"]["200"]["schema"], await call_slack(client, sandbox, "auth.test")
+        slack_spec, op["responses"]["200"]["schema"], await call_slack(http, sandbox, "auth.test")
     )
-    denied = await call_slack(client, sandbox, "auth.test", headers={})
+    denied = await call_slack(http, sandbox, "auth.test", headers={})
     check_against(slack_spec, op["responses"]["default"]["schema"], denied)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -18,32 +17,20 @@ TWILIO_AUTH = (CREDS.twilio_account_sid, CREDS.twilio_auth_token)
 CHANNEL = "C0123456789"
 
 
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox() as sb:
-        yield sb
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as c:
-        yield c
-
-
 # -- Slack Web API -------------------------------------------------------------------------
 
 
 async def slack(
-    client: httpx.AsyncClient, sb: Sandbox, method: str, headers: Any = BEARER, **kwargs: Any
+    http: httpx.AsyncClient, sb: Sandbox, method: str, headers: Any = BEARER, **kwargs: Any
 ) -> httpx.Response:
-    return await client.post(f"{sb.base_url('slack')}/{method}", headers=headers, **kwargs)
+    return await http.post(f"{sb.base_url('slack')}/{method}", headers=headers, **kwargs)
 
 
 async def test_post_message_returns_channel_ts_and_message(
-    sandbox: Sandbox, client: httpx.AsyncClient
+    sandbox: Sandbox, http: httpx.AsyncClient
 ) -> None:
     response = await slack(
-        client, sandbox, "chat.postMessage", json={"channel": CHANNEL, "text": "*Investigating*"}
+        http, sandbox, "chat.postMessage", json={"channel": CHANNEL, "text": "*Investigating*"}
     )
     assert response.status_code == 200
     body = response.json()
@@ -57,12 +44,12 @@ async def test_post_message_returns_channel_ts_and_message(
 
 
 async def test_timestamps_are_unique_and_increasing(
-    sandbox: Sandbox, client: httpx.AsyncClient
+    sandbox: Sandbox, http: httpx.AsyncClient
 ) -> None:
     stamps = []
     for n in range(20):
         response = await slack(
-            client, sandbox, "chat.postMessage", json={"channel": CHANNEL, "text": f"#{n}"}
+            http, sandbox, "chat.postMessage", json={"channel": CHANNEL, "text": f"#{n}"}
         )
         stamps.append(response.json()["ts"])
     assert len(set(stamps)) == 20
@@ -70,11 +57,11 @@ async def test_timestamps_are_unique_and_increasing(
 
 
 async def test_form_bodies_with_the_token_as_a_field_work_too(
-    sandbox: Sandbox, client: httpx.AsyncClient
+    sandbox: Sandbox, http: httpx.AsyncClient
 ) -> None:
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "Resolved"}}]
     form = {"token": CREDS.slack_token, "channel": CHANNEL, "blocks": json.dumps(blocks)}
-    response = await slack(client, sandbox, "chat.postMessage", headers={}, data=form)
+    response = await slack(http, sandbox, "chat.postMessage", headers={}, data=form)
     assert response.json()["ok"] is True
     assert sandbox.posts("slack")[0]["blocks"] == blocks
 
@@ -84,11 +71,11 @@ async def test_form_bodies_with_the_token_as_a_field_work_too(
     [({}, "not_authed"), ({"Authorization": "Bearer xoxb-not-the-token"}, "invalid_auth")],
 )
 async def test_bad_credentials_are_http_200_with_ok_false(
-    sandbox: Sandbox, client: httpx.AsyncClient, headers: dict[str, str], error: str
+    sandbox: Sandbox, http: httpx.AsyncClient, headers: dict[str, str], error: str
 ) -> None:
     for method in ("chat.postMessage", "chat.update", "auth.test"):
         response = await slack(
-            client, sandbox, method, headers=headers, json={"channel": CHANNEL, "text": "x"}
+            http, sandbox, method, headers=headers, json={"channel": CHANNEL, "text": "x"}
         )
         assert response.status_code == 200
         assert response.json() == {"ok": False, "error": error}
@@ -107,18 +94,18 @@ async def test_bad_credentials_are_http_200_with_ok_false(
     ],
 )
 async def test_post_message_refuses_what_slack_refuses(
-    sandbox: Sandbox, client: httpx.AsyncClient, payload: dict[str, Any], error: str
+    sandbox: Sandbox, http: httpx.AsyncClient, payload: dict[str, Any], error: str
 ) -> None:
-    response = await slack(client, sandbox, "chat.postMessage", json=payload)
+    response = await slack(http, sandbox, "chat.postMessage", json=payload)
     assert response.status_code == 200
     assert response.json() == {"ok": False, "error": error}
 
 
 async def test_a_body_that_is_not_json_is_invalid_json(
-    sandbox: Sandbox, client: httpx.AsyncClient
+    sandbox: Sandbox, http: httpx.AsyncClient
 ) -> None:
     response = await slack(
-        client,
+        http,
         sandbox,
         "chat.postMessage",
         headers={**BEARER, "Content-Type": "application/json"},
@@ -128,19 +115,19 @@ async def test_a_body_that_is_not_json_is_invalid_json(
 
 
 async def test_unknown_methods_are_404_unknown_method(
-    sandbox: Sandbox, client: httpx.AsyncClient
+    sandbox: Sandbox, http: httpx.AsyncClient
 ) -> None:
-    response = await slack(client, sandbox, "chat.postEphemeralish", json={})
+    response = await slack(http, sandbox, "chat.postEphemeralish", json={})
     assert response.status_code == 404
     assert response.json()["error"] == "unknown_method"
 
 
 async def test_threads_reply_under_the_parent_and_flag_stray_replies(
-    sandbox: Sandbox, client: httpx.AsyncClient
+    sandbox: Sandbox, http: httpx.AsyncClient
 ) -> None:
     async def post(**fields: Any) -> str:
         response = await slack(
-            client, sandbox, "chat.postMessage", json={"channel": CHANNEL, **fields}
+            http, sandbox, "chat.postMessage", json={"channel": CHANNEL, **fields}
         )
         assert response.json()["ok"] is True  # real Slack posts even a stray reply
         ts: str = response.json()["ts"]
@@ -160,14 +147,14 @@ async def test_threads_reply_under_the_parent_and_flag_stray_replies(
 
 
 async def test_chat_update_edits_the_message_and_keeps_its_history(
-    sandbox: Sandbox, client: httpx.AsyncClient
+    sandbox: Sandbox, http: httpx.AsyncClient
 ) -> None:
     first = await slack(
-        client, sandbox, "chat.postMessage", json={"channel": CHANNEL, "text": "Investigating"}
+        http, sandbox, "chat.postMessage", json={"channel": CHANNEL, "text": "Investigating"}
     )
     ts = first.json()["ts"]
     response = await slack(
-        client, sandbox, "chat.update", json={"channel": CHANNEL, "ts": ts, "text": "Resolved"}
+        http, sandbox, "chat.update", json={"channel": CHANNEL, "ts": ts, "text": "Resolved"}
     )
     body = response.json()
     assert body["ok"] is True
@@ -186,14 +173,14 @@ async def test_chat_update_edits_the_message_and_keeps_its_history(
     ],
 )
 async def test_chat_update_needs_a_known_channel_and_ts(
-    sandbox: Sandbox, client: httpx.AsyncClient, payload: dict[str, Any], error: str
+    sandbox: Sandbox, http: httpx.AsyncClient, payload: dict[str, Any], error: str
 ) -> None:
-    response = await slack(client, sandbox, "chat.update", json=payload)
+    response = await slack(http, sandbox, "chat.update", json=payload)
     assert response.json() == {"ok": False, "error": error}
 
 
-async def test_auth_test_describes_the_bot(sandbox: Sandbox, client: httpx.AsyncClient) -> None:
-    body = (await slack(client, sandbox, "auth.test")).json()
+async def test_auth_test_describes_the_bot(sandbox: Sandbox, http: httpx.AsyncClient) -> None:
+    body = (await slack(http, sandbox, "auth.test")).json()
     assert body["ok"] is True
     assert {"url", "team", "user", "team_id", "user_id", "bot_id"} <= set(body)
 
@@ -201,10 +188,8 @@ async def test_auth_test_describes_the_bot(sandbox: Sandbox, client: httpx.Async
 # -- Slack incoming webhooks ---------------------------------------------------------------
 
 
-async def test_incoming_webhook_answers_plain_ok(
-    sandbox: Sandbox, client: httpx.AsyncClient
-) -> None:
-    response = await client.post(
+async def test_incoming_webhook_answers_plain_ok(sandbox: Sandbox, http: httpx.AsyncClient) -> None:
+    response = await http.post(
         sandbox.webhook_url("slack"), json={"text": "Resolved", "thread_ts": None}
     )
     assert (response.status_code, response.text) == (200, "ok")
@@ -228,7 +213,7 @@ JSON_TYPE = {"Content-Type": "application/json"}
 )
 async def test_incoming_webhook_errors_are_status_plus_plain_code(
     sandbox: Sandbox,
-    client: httpx.AsyncClient,
+    http: httpx.AsyncClient,
     url_change: tuple[str, str] | None,
     request_kwargs: dict[str, Any],
     status: int,
@@ -237,7 +222,7 @@ async def test_incoming_webhook_errors_are_status_plus_plain_code(
     url = sandbox.webhook_url("slack")
     if url_change:
         url = url.replace(*url_change)
-    response = await client.post(url, **request_kwargs)
+    response = await http.post(url, **request_kwargs)
     assert (response.status_code, response.text) == (status, text)
     assert sandbox.posts("slack") == []
 
@@ -250,18 +235,18 @@ def messages_url(sb: Sandbox, sid: str = CREDS.twilio_account_sid) -> str:
 
 
 async def send_sms(
-    client: httpx.AsyncClient, sb: Sandbox, auth: Any = TWILIO_AUTH, **fields: Any
+    http: httpx.AsyncClient, sb: Sandbox, auth: Any = TWILIO_AUTH, **fields: Any
 ) -> httpx.Response:
     form = {"To": "+14155550100", "From": "+15005550006", "Body": "Payments API is degraded."}
     form.update(fields)
     form = {k: v for k, v in form.items() if v is not None}
-    return await client.post(messages_url(sb), data=form, auth=auth)
+    return await http.post(messages_url(sb), data=form, auth=auth)
 
 
 async def test_create_message_returns_the_message_resource(
-    sandbox: Sandbox, client: httpx.AsyncClient
+    sandbox: Sandbox, http: httpx.AsyncClient
 ) -> None:
-    response = await send_sms(client, sandbox)
+    response = await send_sms(http, sandbox)
     assert response.status_code == 201
     message = response.json()
     assert re.fullmatch(r"SM[0-9a-f]{32}", message["sid"])
@@ -273,16 +258,16 @@ async def test_create_message_returns_the_message_resource(
     assert message["account_sid"] == CREDS.twilio_account_sid
     assert message["uri"].endswith(f"/Messages/{message['sid']}.json")
     assert re.fullmatch(r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000", message["date_created"])
-    fetched = await client.get(f"{sandbox.base_url('twilio')}{message['uri']}", auth=TWILIO_AUTH)
+    fetched = await http.get(f"{sandbox.base_url('twilio')}{message['uri']}", auth=TWILIO_AUTH)
     assert fetched.json() == message
     assert sandbox.posts("twilio")[0]["sid"] == message["sid"]
 
 
 async def test_a_messaging_service_message_is_accepted_with_no_segments_yet(
-    sandbox: Sandbox, client: httpx.AsyncClient
+    sandbox: Sandbox, http: httpx.AsyncClient
 ) -> None:
     response = await send_sms(
-        client, sandbox, From=None, MessagingServiceSid=CREDS.twilio_messaging_service_sid
+        http, sandbox, From=None, MessagingServiceSid=CREDS.twilio_messaging_service_sid
     )
     message = response.json()
     assert response.status_code == 201
@@ -299,9 +284,9 @@ async def test_a_messaging_service_message_is_accepted_with_no_segments_yet(
     ],
 )
 async def test_wrong_credentials_get_20003(
-    sandbox: Sandbox, client: httpx.AsyncClient, auth: Any
+    sandbox: Sandbox, http: httpx.AsyncClient, auth: Any
 ) -> None:
-    response = await send_sms(client, sandbox, auth=auth)
+    response = await send_sms(http, sandbox, auth=auth)
     assert response.status_code == 401
     assert response.json() == {
         "code": 20003,
@@ -327,9 +312,9 @@ async def test_wrong_credentials_get_20003(
     ],
 )
 async def test_create_message_refuses_what_twilio_refuses(
-    sandbox: Sandbox, client: httpx.AsyncClient, fields: dict[str, Any], code: int, words: str
+    sandbox: Sandbox, http: httpx.AsyncClient, fields: dict[str, Any], code: int, words: str
 ) -> None:
-    response = await send_sms(client, sandbox, **fields)
+    response = await send_sms(http, sandbox, **fields)
     assert response.status_code == 400
     error = response.json()
     assert set(error) == {"code", "message", "more_info", "status"}
@@ -338,14 +323,14 @@ async def test_create_message_refuses_what_twilio_refuses(
     assert sandbox.posts("twilio") == []
 
 
-async def test_media_without_a_body_is_fine(sandbox: Sandbox, client: httpx.AsyncClient) -> None:
-    response = await send_sms(client, sandbox, Body=None, MediaUrl="https://x.example/map.png")
+async def test_media_without_a_body_is_fine(sandbox: Sandbox, http: httpx.AsyncClient) -> None:
+    response = await send_sms(http, sandbox, Body=None, MediaUrl="https://x.example/map.png")
     assert response.status_code == 201
     assert response.json()["num_media"] == "1"
 
 
-async def test_a_json_body_is_refused_as_21604(sandbox: Sandbox, client: httpx.AsyncClient) -> None:
-    response = await client.post(
+async def test_a_json_body_is_refused_as_21604(sandbox: Sandbox, http: httpx.AsyncClient) -> None:
+    response = await http.post(
         messages_url(sandbox),
         json={"To": "+14155550100", "From": "+15005550006", "Body": "hi"},
         auth=TWILIO_AUTH,
@@ -369,18 +354,18 @@ async def test_a_json_body_is_refused_as_21604(sandbox: Sandbox, client: httpx.A
     ],
 )
 async def test_num_segments_follow_gsm7_and_ucs2_rules(
-    sandbox: Sandbox, client: httpx.AsyncClient, body: str, segments: str
+    sandbox: Sandbox, http: httpx.AsyncClient, body: str, segments: str
 ) -> None:
-    response = await send_sms(client, sandbox, Body=body)
+    response = await send_sms(http, sandbox, Body=body)
     assert response.json()["num_segments"] == segments
 
 
 async def test_the_account_resource_needs_the_same_credentials(
-    sandbox: Sandbox, client: httpx.AsyncClient
+    sandbox: Sandbox, http: httpx.AsyncClient
 ) -> None:
     url = f"{sandbox.base_url('twilio')}/2010-04-01/Accounts/{CREDS.twilio_account_sid}.json"
-    account = await client.get(url, auth=TWILIO_AUTH)
-    denied = await client.get(url, auth=(CREDS.twilio_account_sid, "nope"))
+    account = await http.get(url, auth=TWILIO_AUTH)
+    denied = await http.get(url, auth=(CREDS.twilio_account_sid, "nope"))
     assert account.status_code == 200
     assert account.json()["status"] == "active"
     assert account.json()["sid"] == CREDS.twilio_account_sid

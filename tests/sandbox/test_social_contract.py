@@ -9,7 +9,6 @@ recipient and ordering rules) are listed apart, so the difference is on record.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,18 +107,6 @@ def sendgrid_api() -> Any:
     return load_spec("sendgrid/mail_v3.json")
 
 
-@pytest.fixture
-async def sb() -> AsyncIterator[Sandbox]:
-    async with Sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
-
-
 # -- Mastodon: POST /api/v1/statuses ---------------------------------------------------------
 
 MASTODON_CASES = [
@@ -150,20 +137,22 @@ def mastodon_request(body: Any) -> SpecRequest:
 
 @pytest.mark.parametrize(("body", "valid"), MASTODON_CASES)
 async def test_mastodon_agrees_with_its_spec(
-    mastodon_api: Any, sb: Sandbox, http: Any, body: Any, valid: bool
+    mastodon_api: Any, sandbox: Sandbox, http: Any, body: Any, valid: bool
 ) -> None:
     assert spec_accepts(mastodon_api, mastodon_request(body)) is valid
     answer = await http.post(
-        f"{sb.base_url('mastodon')}/api/v1/statuses",
+        f"{sandbox.base_url('mastodon')}/api/v1/statuses",
         json=body,
         headers={"Authorization": f"Bearer {C.mastodon_token}"},
     )
     assert answer.is_success is valid, answer.text
-    assert len(sb.posts("mastodon")) == int(valid)
+    assert len(sandbox.posts("mastodon")) == int(valid)
 
 
-async def test_mastodon_answers_match_its_spec(mastodon_api: Any, sb: Sandbox, http: Any) -> None:
-    base, auth = sb.base_url("mastodon"), {"Authorization": f"Bearer {C.mastodon_token}"}
+async def test_mastodon_answers_match_its_spec(
+    mastodon_api: Any, sandbox: Sandbox, http: Any
+) -> None:
+    base, auth = sandbox.base_url("mastodon"), {"Authorization": f"Bearer {C.mastodon_token}"}
     body = {"status": "Down, see https://status.acme.example", "language": "en"}
     created = await http.post(f"{base}/api/v1/statuses", json=body, headers=auth)
     mastodon_api.validate_response(mastodon_request(body), SpecResponse.of(created))
@@ -174,8 +163,10 @@ async def test_mastodon_answers_match_its_spec(mastodon_api: Any, sb: Sandbox, h
         mastodon_api.validate_response(asked, SpecResponse.of(answer))
 
 
-async def test_mastodon_replies_are_spec_valid(mastodon_api: Any, sb: Sandbox, http: Any) -> None:
-    url = f"{sb.base_url('mastodon')}/api/v1/statuses"
+async def test_mastodon_replies_are_spec_valid(
+    mastodon_api: Any, sandbox: Sandbox, http: Any
+) -> None:
+    url = f"{sandbox.base_url('mastodon')}/api/v1/statuses"
     auth = {"Authorization": f"Bearer {C.mastodon_token}"}
     first = (await http.post(url, json={"status": "Down"}, headers=auth)).json()
     reply = {"status": "Fixed", "in_reply_to_id": first["id"]}
@@ -183,12 +174,14 @@ async def test_mastodon_replies_are_spec_valid(mastodon_api: Any, sb: Sandbox, h
     assert (await http.post(url, json=reply, headers=auth)).status_code == 200
 
 
-async def test_mastodon_rules_beyond_the_spec(mastodon_api: Any, sb: Sandbox, http: Any) -> None:
+async def test_mastodon_rules_beyond_the_spec(
+    mastodon_api: Any, sandbox: Sandbox, http: Any
+) -> None:
     stricter = [{"status": "Down", "language": "english"}, {"status": "x" * 501}]
     for body in stricter:
         assert spec_accepts(mastodon_api, mastodon_request(body))
         answer = await http.post(
-            f"{sb.base_url('mastodon')}/api/v1/statuses",
+            f"{sandbox.base_url('mastodon')}/api/v1/statuses",
             json=body,
             headers={"Authorization": f"Bearer {C.mastodon_token}"},
         )
@@ -235,31 +228,33 @@ def discord_request(body: Any) -> SpecRequest:
 
 @pytest.mark.parametrize(("body", "valid"), DISCORD_CASES)
 async def test_discord_agrees_with_its_spec(
-    discord_api: Any, sb: Sandbox, http: Any, body: Any, valid: bool
+    discord_api: Any, sandbox: Sandbox, http: Any, body: Any, valid: bool
 ) -> None:
     assert spec_accepts(discord_api, discord_request(body)) is valid
-    answer = await http.post(sb.webhook_url("discord"), params={"wait": "true"}, json=body)
+    answer = await http.post(sandbox.webhook_url("discord"), params={"wait": "true"}, json=body)
     assert answer.is_success is valid, answer.text
     if not valid:
         assert answer.json()["code"] == 50035
 
 
-async def test_discord_message_matches_its_spec(discord_api: Any, sb: Sandbox, http: Any) -> None:
+async def test_discord_message_matches_its_spec(
+    discord_api: Any, sandbox: Sandbox, http: Any
+) -> None:
     body = {"content": "Payments are down.", "embeds": [EMBED]}
-    answer = await http.post(sb.webhook_url("discord"), params={"wait": "true"}, json=body)
+    answer = await http.post(sandbox.webhook_url("discord"), params={"wait": "true"}, json=body)
     discord_api.validate_response(discord_request(body), SpecResponse.of(answer))
     limited_request = discord_request(body)
-    sb.fail("discord", 429, retry_after=0.25)
-    limited = await http.post(sb.webhook_url("discord"), params={"wait": "true"}, json=body)
+    sandbox.fail("discord", 429, retry_after=0.25)
+    limited = await http.post(sandbox.webhook_url("discord"), params={"wait": "true"}, json=body)
     discord_api.validate_response(limited_request, SpecResponse.of(limited))
 
 
-async def test_discord_rules_beyond_the_spec(discord_api: Any, sb: Sandbox, http: Any) -> None:
+async def test_discord_rules_beyond_the_spec(discord_api: Any, sandbox: Sandbox, http: Any) -> None:
     total_over_6000 = {"embeds": [{"description": "x" * 4096}, {"description": "y" * 2000}]}
     stricter = [({}, 50006), ({"content": " "}, 50006), (total_over_6000, 50035)]
     for body, code in stricter:
         assert spec_accepts(discord_api, discord_request(body))
-        answer = await http.post(sb.webhook_url("discord"), json=body)
+        answer = await http.post(sandbox.webhook_url("discord"), json=body)
         assert (answer.status_code, answer.json()["code"]) == (400, code)
 
 
@@ -313,9 +308,9 @@ def sendgrid_request(body: Any) -> SpecRequest:
     return SpecRequest("https://api.sendgrid.com", "/v3/mail/send", "post", data, headers=auth)
 
 
-async def post_mail(sb: Sandbox, http: Any, body: Any) -> httpx.Response:
+async def post_mail(sandbox: Sandbox, http: Any, body: Any) -> httpx.Response:
     answer: httpx.Response = await http.post(
-        f"{sb.base_url('sendgrid')}/v3/mail/send",
+        f"{sandbox.base_url('sendgrid')}/v3/mail/send",
         json=body,
         headers={"Authorization": f"Bearer {C.sendgrid_api_key}"},
     )
@@ -324,16 +319,18 @@ async def post_mail(sb: Sandbox, http: Any, body: Any) -> httpx.Response:
 
 @pytest.mark.parametrize(("body", "valid"), SENDGRID_CASES)
 async def test_sendgrid_agrees_with_its_spec(
-    sendgrid_api: Any, sb: Sandbox, http: Any, body: Any, valid: bool
+    sendgrid_api: Any, sandbox: Sandbox, http: Any, body: Any, valid: bool
 ) -> None:
     assert spec_accepts(sendgrid_api, sendgrid_request(body)) is valid
-    answer = await post_mail(sb, http, body)
+    answer = await post_mail(sandbox, http, body)
     assert answer.is_success is valid, answer.text
     if not valid:
         assert answer.status_code == 400 and answer.json()["errors"][0]["message"]
 
 
-async def test_sendgrid_rules_beyond_the_spec(sendgrid_api: Any, sb: Sandbox, http: Any) -> None:
+async def test_sendgrid_rules_beyond_the_spec(
+    sendgrid_api: Any, sandbox: Sandbox, http: Any
+) -> None:
     half = [{"email": f"r{i}@acme.example"} for i in range(501)]
     people = [{"to": half}, {"to": [{"email": f"s{p['email']}"} for p in half]}]
     html_first = [MAIL["content"][1], MAIL["content"][0]]  # type: ignore[index]
@@ -345,15 +342,15 @@ async def test_sendgrid_rules_beyond_the_spec(sendgrid_api: Any, sb: Sandbox, ht
     ]
     for body in stricter:
         assert spec_accepts(sendgrid_api, sendgrid_request(body))
-        assert (await post_mail(sb, http, body)).status_code == 400
+        assert (await post_mail(sandbox, http, body)).status_code == 400
 
 
 async def test_sendgrid_spec_requires_the_bearer_key(
-    sendgrid_api: Any, sb: Sandbox, http: Any
+    sendgrid_api: Any, sandbox: Sandbox, http: Any
 ) -> None:
     unsigned = sendgrid_request(mail())
     unsigned.headers = {}
     unsigned.__post_init__()
     assert not spec_accepts(sendgrid_api, unsigned)
-    url = f"{sb.base_url('sendgrid')}/v3/mail/send"
+    url = f"{sandbox.base_url('sendgrid')}/v3/mail/send"
     assert (await http.post(url, json=mail())).status_code == 401
