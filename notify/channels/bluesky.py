@@ -30,7 +30,6 @@ from notify.channels.http import (
     HttpChannel,
     Request,
     label,
-    parse_retry_after,
     seconds_until,
 )
 from notify.secrets import register
@@ -274,5 +273,5 @@ class BlueskyChannel(HttpChannel):
         if answer.status == 429:
             retry_after = seconds_until(answer.headers.get("ratelimit-reset"))
             if retry_after is None:
-                retry_after = parse_retry_after(answer.headers.get("retry-after"))
+                retry_after = answer.retry_after_header
         return self.failure(answer, auth=auth, hint=hint, retry_after=retry_after)

@@ -27,7 +27,6 @@ from notify.channels.http import (
     Request,
     label,
     one_line,
-    parse_retry_after,
     provider_words,
 )
 
@@ -172,7 +171,7 @@ def _retry_after(answer: Answer) -> float | None:
                 return max(0.0, float(value))
         except (TypeError, ValueError):
             continue
-    return parse_retry_after(answer.headers.get("retry-after"))
+    return answer.retry_after_header
 
 
 def _form_errors(data: Mapping[str, Any]) -> str | None:

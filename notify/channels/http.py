@@ -91,6 +91,11 @@ class Answer:
         """The body when it is a JSON object, else {}."""
         return self.data if isinstance(self.data, dict) else {}
 
+    @property
+    def retry_after_header(self) -> float | None:
+        """Seconds the standard Retry-After header asks for; None when absent or unreadable."""
+        return parse_retry_after(self.headers.get("retry-after"))
+
     def snippet(self, limit: int = 200) -> str:
         """A short, tag-free, one-line, redacted rendering of the body, for errors quoting it."""
         return one_line(_TAGS.sub(" ", self.text), limit) or f"HTTP {self.status}"

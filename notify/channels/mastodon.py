@@ -30,7 +30,6 @@ from notify.channels.http import (
     Request,
     label,
     one_line,
-    parse_retry_after,
     provider_words,
     seconds_until,
 )
@@ -138,7 +137,7 @@ class MastodonChannel(HttpChannel):
         if answer.status == 429:
             retry_after = seconds_until(answer.headers.get("x-ratelimit-reset"))
             if retry_after is None:
-                retry_after = parse_retry_after(answer.headers.get("retry-after"))
+                retry_after = answer.retry_after_header
         hint = ""
         if answer.status == 422:
             hint = "check the text, language and visibility against the instance's rules"

@@ -20,7 +20,7 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
-from notify.channels.http import Answer, HttpChannel, Request, parse_retry_after
+from notify.channels.http import Answer, HttpChannel, Request
 
 MAX_BYTES = 28_000  # Teams refuses messages over about 28 KB
 AUTH_HINT = "check the Workflows URL (its sig= parameter) in channels.yaml"
@@ -118,9 +118,7 @@ class TeamsChannel(HttpChannel):
     def parse(self, answer: Answer, recipient: Recipient, thread: ThreadRef) -> Receipt:
         if answer.ok:
             return Receipt(ok=True, status_code=answer.status)
-        wait = (
-            parse_retry_after(answer.headers.get("retry-after")) if answer.status == 429 else None
-        )
+        wait = answer.retry_after_header if answer.status == 429 else None
         return self.failure(
             answer,
             auth=AUTH_HINT,

@@ -28,7 +28,6 @@ from notify.channels.http import (
     Request,
     label,
     one_line,
-    parse_retry_after,
     provider_words,
     seconds_until,
 )
@@ -157,6 +156,4 @@ def _retry_after(answer: Answer) -> float | None:
     if known:
         return max(known)
     fallback = seconds_until(answer.headers.get("x-rate-limit-reset"))
-    return (
-        fallback if fallback is not None else parse_retry_after(answer.headers.get("retry-after"))
-    )
+    return fallback if fallback is not None else answer.retry_after_header
