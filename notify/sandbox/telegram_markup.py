@@ -1,5 +1,7 @@
-"""Telegram's parse modes: HTML and MarkdownV2 (or legacy Markdown) text into plain text plus
-entities, as the Bot API parses them, with its own "can't parse entities" reasons.
+"""Telegram's parse modes: HTML and MarkdownV2 text into plain text and entities, as the Bot API.
+
+Legacy Markdown too; a text that does not parse raises Telegram's own "can't parse entities"
+reason.
 
 Offsets and lengths are UTF-16 code units, as the Bot API counts them.
 """

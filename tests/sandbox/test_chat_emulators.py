@@ -1,5 +1,7 @@
-"""The Teams, Discord and Telegram emulators, driven over real sockets the way an adapter (or
-a curious user with httpx) would talk to them."""
+"""The Teams, Discord and Telegram emulators, driven over real sockets as an adapter would.
+
+Also how the Bot API reads a boolean parameter, which every emulator shares.
+"""
 
 from __future__ import annotations
 

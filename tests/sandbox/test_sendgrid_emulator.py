@@ -1,5 +1,4 @@
-"""The SendGrid emulator, driven over real sockets the way the sendgrid provider (or a curious
-user with httpx) would talk to it."""
+"""The SendGrid emulator, driven over real sockets as the sendgrid provider would."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The Mastodon, Bluesky and X emulators, driven over real sockets the way an adapter (or a
-curious user with httpx) would talk to them."""
+"""The Mastodon, Bluesky and X emulators, driven over real sockets as an adapter would."""
 
 from __future__ import annotations
 
