@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+# The throwaway PostgreSQL server's fixtures (postgres_server, postgres_dsn).
+pytest_plugins = ["tests.postgres"]
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

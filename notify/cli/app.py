@@ -52,26 +52,36 @@ class App:
         return open_journal_at(self.config.journal_path)
 
     def existing_journal(self) -> Journal | None:
-        """The journal if it exists; None otherwise (preview and check never create it)."""
-        if not self.config.journal_path.exists():
+        """The journal if it exists; None otherwise (preview and check never create a file). A
+        journal on a server (postgresql://) always exists: it is opened."""
+        if not _exists(self.config.journal_path):
             return None
         return self.open_journal()
 
     def history_journal(self) -> Journal:
         """journal_for_history's journal, for a command that has loaded the config already."""
         override = self.options.journal_override()
-        return _recorded_journal(Path(override) if override else self.config.journal_path)
+        return _recorded_journal(
+            journal_location(override) if override else self.config.journal_path
+        )
 
 
-def open_journal_at(path: Path) -> Journal:
-    from notify.journal import open_journal
+def journal_location(given: str) -> Path | str:
+    """A journal given as --journal or $NOTIFY_JOURNAL: a file path, or a URL kept as written."""
+    from notify.journal import is_url
+
+    return given if is_url(given) else Path(given)
+
+
+def open_journal_at(path: Path | str) -> Journal:
+    from notify.journal import open_journal, shown_location
 
     try:
         return open_journal(path)
     except OSError as exc:
         raise JournalError(
             f"cannot open the journal: {exc.strerror or exc}",
-            where=str(path),
+            where=shown_location(path),
             hint="Check the folder is writable, or pass --journal PATH.",
         ) from None
 
@@ -80,13 +90,21 @@ def journal_for_history(options: GlobalOptions) -> Journal:
     """The journal for read-mostly commands: --journal / $NOTIFY_JOURNAL, else the config's."""
     override = options.journal_override()
     if override:
-        return _recorded_journal(Path(override))
+        return _recorded_journal(journal_location(override))
     return App.load(options).history_journal()
 
 
-def _recorded_journal(path: Path) -> Journal:
+def _exists(location: Path | str) -> bool:
+    """Whether a journal file is there; a journal on a server always is."""
+    from notify.journal import journal_file
+
+    file = journal_file(location)
+    return file is None or file.exists()
+
+
+def _recorded_journal(path: Path | str) -> Journal:
     """The journal at `path`, which must exist: these commands read what was sent."""
-    if not path.exists():
+    if not _exists(path):
         raise JournalError(
             "no journal yet: nothing has been sent with this config",
             where=str(path),

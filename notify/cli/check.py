@@ -17,6 +17,8 @@ from notify.exitcodes import ExitCode
 from notify.secrets import redact
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from notify.cli.options import GlobalOptions
     from notify.config.model import ChannelConfig
     from notify.journal.base import Journal
@@ -86,13 +88,12 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
         "every template renders for every channel within its limits "
         f"({len(names)} x {len(config.channels)})",
     )
-    ok("journal", f"{config.journal_path}")
+    journal = app.existing_journal()  # a file is never created here; a server's is opened
+    findings.append(_journal_finding(journal, config.journal_path))
 
     failed = False
     if online:
-        for name, result, good in asyncio.run(
-            _online(list(config.channels.values()), app.existing_journal())
-        ):
+        for name, result, good in asyncio.run(_online(list(config.channels.values()), journal)):
             findings.append({"check": f"online: {name}", "ok": good, "detail": result})
             failed = failed or not good
 
@@ -112,6 +113,28 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
                 "`notify check --online` also proves credentials."
             )
     return int(ExitCode.INVALID_INPUT if failed else ExitCode.OK)
+
+
+def _journal_finding(journal: Journal | None, location: Path | str) -> dict[str, Any]:
+    """The journal's backend, location (password masked) and schema step."""
+    from notify.journal import shown_location
+
+    if journal is None:
+        info: dict[str, Any] = {
+            "backend": "SQLite",
+            "location": shown_location(location),
+            "schema": None,
+        }
+        detail = f"SQLite {info['location']} (not created yet: the first send creates it)"
+    else:
+        described = journal.describe()
+        info = {
+            "backend": described.backend,
+            "location": described.location,
+            "schema": described.schema,
+        }
+        detail = f"{described.backend} {described.location}, schema step {described.schema}"
+    return {"check": "journal", "ok": True, "detail": detail, **info}
 
 
 async def _online(

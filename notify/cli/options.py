@@ -63,7 +63,8 @@ GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], str, dict[str, Any]], ...] = (
         "journal",
         {
             "metavar": "PATH",
-            "help": "Journal database (default: $NOTIFY_JOURNAL, else the config's).",
+            "help": "Journal: a file, or a postgresql:// URL "
+            "(default: $NOTIFY_JOURNAL, else the config's).",
         },
     ),
     (("--json",), "json", {"is_flag": True, "help": "Print one JSON document on stdout."}),

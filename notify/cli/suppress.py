@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from notify.cli.app import App, open_journal_at
+from notify.cli.app import App, journal_location, open_journal_at
 from notify.cli.options import GlobalOptions, global_options, options_of
 from notify.cli.report import Output
 from notify.errors import InputError
@@ -61,7 +59,7 @@ def run_suppress(
     out = Output(options)
     override = options.journal_override()
     if override:  # the journal given: the config is neither needed nor read
-        journal = open_journal_at(Path(override))
+        journal = open_journal_at(journal_location(override))
     else:
         config = App.load(options).config
         if channel and channel != "*" and channel not in config.channels:

@@ -20,6 +20,7 @@ from notify.config.model import ChannelConfig, Config
 from notify.config.problems import Problems, did_you_mean, fail, suggest
 from notify.config.yamlsource import PathKey, parse
 from notify.errors import ConfigError, Location
+from notify.journal.locations import is_url, shown
 
 TOP_KEYS = ("version", "organization", "journal", "templates", "timezone", "channels", "groups")
 DEFAULT_CONFIG = "channels.yaml"
@@ -230,14 +231,24 @@ def _journal(
     base_dir: Path,
     override: str | None,
     env: Mapping[str, str],
-) -> Path:
+) -> Path | str:
+    """The journal's location: a file path (relative to the config), or a URL such as
+    postgresql://user:password@host/db, kept as written (a Path would mangle its //)."""
     setting = _text(data, "journal", problems)  # checked even when overridden
     chosen = override or env.get("NOTIFY_JOURNAL")
     if chosen:
-        return Path(chosen).expanduser()
+        return _journal_url(chosen) or Path(chosen).expanduser()
     if not setting:
         return base_dir / DEFAULT_JOURNAL
-    return base_dir / Path(setting).expanduser()
+    return _journal_url(setting) or base_dir / Path(setting).expanduser()
+
+
+def _journal_url(location: str) -> str | None:
+    """`location` if it is a `scheme://` URL, its password registered as a secret; else None."""
+    if not is_url(location):
+        return None
+    shown(location)  # registers the password: no output may show it from now on
+    return location
 
 
 def _groups(data: dict[str, Any], channels: list[str], problems: Problems) -> dict[str, list[str]]:

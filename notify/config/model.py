@@ -71,7 +71,7 @@ class Config:
 
     path: Path | None  # None for the embedded demo config
     organization: dict[str, Any]
-    journal_path: Path
+    journal_path: Path | str  # a file (SQLite), or a URL kept as written: postgresql://...
     template_dirs: list[Path]  # searched in order; the shipped templates are always last
     channels: dict[str, ChannelConfig]
     groups: dict[str, list[str]] = field(default_factory=dict)

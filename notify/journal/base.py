@@ -1,7 +1,7 @@
 """The journal's interface: incidents, updates, deliveries, thread references, sessions.
 
-SQLite implements it today (notify.journal.sqlite); a shared PostgreSQL journal is the planned next
-backend, so nothing outside this package may use SQL. The journal knows nothing of providers:
+SQLite (notify.journal.sqlite) and PostgreSQL (notify.journal.postgres) implement it, so nothing
+outside this package may use SQL. The journal knows nothing of providers:
 thread data and provider ids are opaque JSON to it. Nothing secret is ever written here.
 
 Delivery statuses (CONTRACT.md): pending -> unknown (claimed, request in flight) -> sent | failed.
@@ -82,6 +82,39 @@ class Delivery:
     owner: str | None = None  # the run that claimed it ("host:pid:start")
     created_at: str = ""
     updated_at: str = ""
+
+
+@dataclass(frozen=True)
+class JournalInfo:
+    """What `notify check` says about a journal."""
+
+    backend: str  # "SQLite", "PostgreSQL"
+    location: str  # as it may be shown: a password masked
+    schema: int  # the latest schema step applied
+
+
+@dataclass
+class JournalContents:
+    """Everything a journal holds, as `notify journal copy` moves it to another journal.
+
+    Ids are the source's: the destination gives rows its own and maps update_id and fallback_for
+    to them. Thread references are the deliveries' provider ids and thread_data, so they move
+    with them."""
+
+    incidents: list[Incident] = field(default_factory=list)  # oldest first
+    updates: list[Update] = field(default_factory=list)  # by id
+    deliveries: list[Delivery] = field(default_factory=list)  # by id
+    sessions: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)  # kv rows
+    suppressions: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "incidents": len(self.incidents),
+            "updates": len(self.updates),
+            "deliveries": len(self.deliveries),
+            "sessions": len(self.sessions),
+            "suppressions": len(self.suppressions),
+        }
 
 
 class Journal(ABC):
@@ -197,6 +230,24 @@ class Journal(ABC):
 
     @abstractmethod
     def is_suppressed(self, channel: str, recipient: str) -> bool: ...
+
+    # the journal as a whole: `notify check` and `notify journal copy`
+    @abstractmethod
+    def describe(self) -> JournalInfo:
+        """Backend, location (password masked) and schema step."""
+
+    @abstractmethod
+    def is_empty(self) -> bool:
+        """No incident, update, delivery, session or opt-out."""
+
+    @abstractmethod
+    def export_contents(self) -> JournalContents:
+        """Every row, read in one consistent snapshot."""
+
+    @abstractmethod
+    def import_contents(self, contents: JournalContents, *, replace: bool = False) -> None:
+        """Write `contents` (another journal's, ids remapped) in one transaction. Refuses
+        (JournalError) a journal that is not empty, unless `replace`: then what it held goes."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -17,8 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from notify.errors import JournalError, Location
-from notify.journal.base import IN_FLIGHT, Delivery, Incident, Journal, PlannedDelivery, Update
+from notify.journal.base import (
+    IN_FLIGHT,
+    Delivery,
+    Incident,
+    Journal,
+    JournalContents,
+    JournalInfo,
+    PlannedDelivery,
+    Update,
+)
 from notify.journal.owners import claim_abandoned
+from notify.journal.sqlite import copying
 from notify.journal.sqlite.connection import connect, journal_error
 from notify.journal.sqlite.rows import dump, every, insert, one, utcnow_iso
 from notify.journal.sqlite.writes import (
@@ -331,3 +341,22 @@ class SqliteJournal(Journal):
                 (channel, recipient),
             ).fetchone()
         return row is not None
+
+    # the journal as a whole
+
+    def describe(self) -> JournalInfo:
+        with self._tx() as conn:
+            (schema,) = conn.execute("SELECT COALESCE(MAX(number), 0) FROM migrations").fetchone()
+        return JournalInfo("SQLite", str(self.path), int(schema))
+
+    def is_empty(self) -> bool:
+        with self._tx() as conn:
+            return copying.is_empty(conn)
+
+    def export_contents(self) -> JournalContents:
+        with self._tx() as conn:
+            return copying.export_contents(conn)
+
+    def import_contents(self, contents: JournalContents, *, replace: bool = False) -> None:
+        with self._tx(write=True) as conn:
+            copying.import_contents(conn, contents, replace=replace, where=str(self.path))
