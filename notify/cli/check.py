@@ -39,7 +39,7 @@ def check(ctx: click.Context, online: bool) -> None:
 
 
 def run_check(options: GlobalOptions, *, online: bool) -> int:
-    from notify.delivery.prepare import prepare
+    from notify.delivery.service import send_update
 
     out = Output(options)
     try:
@@ -80,7 +80,7 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
             template=name, title=SAMPLE_TITLE, message=SAMPLE_MESSAGE, dry_run=True
         )
         try:
-            prepare(request, config, app.templates, None)
+            send_update(request, config, app.templates, None)  # a dry run: preflight only
         except (TemplateError, PreflightError) as exc:
             raise type(exc)(f"template {name!r} with a sample update: {exc}") from None
     ok(

@@ -110,10 +110,9 @@ def _run(
     from notify.cli.app import App, open_journal_at
     from notify.cli.report import result_document
     from notify.config import load_config_text
-    from notify.delivery.execute import execute
     from notify.delivery.inputs import UpdateRequest, parse_duration
-    from notify.delivery.prepare import prepare
-    from notify.journal import run_owner
+    from notify.delivery.service import send_update
+    from notify.model import DeliveryStatus
 
     text = demo_config_text(sb)
     (folder / "channels.yaml").write_text(text, encoding="utf-8")
@@ -141,16 +140,16 @@ def _run(
             components=["Checkout", "Payments API"],
             next_update=parse_duration(next_update) if next_update else None,
         )
-        prepared = prepare(request, config, app.templates, journal)
-        result = execute(prepared, config, journal, owner=run_owner())
-        incident_id = prepared.incident.id
+        result = send_update(request, config, app.templates, journal)
+        assert result is not None  # not a dry run, nothing to decline
+        incident_id = result.checked.draft.incident.id
         failed = failed or bool(result.undelivered)
-        documents.append(result_document(prepared, result.update_number, result.outcomes))
+        documents.append(result_document(result.checked, result.update_number, result.outcomes))
         out.note(
             f"update {result.update_number} [cyan]{template}[/]: {summary_line(result.outcomes)}"
         )
         for o in result.outcomes:
-            if o.status != "sent":
+            if o.status != DeliveryStatus.SENT:
                 line = escape(f"  {o.channel} → {o.recipient}: {o.status}: {o.error}")
                 out.note(f"[red]{line}[/]")
     if options.json:

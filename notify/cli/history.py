@@ -11,6 +11,7 @@ from notify.cli.options import GlobalOptions, global_options, options_of
 from notify.cli.report import STATUS_STYLE, Output
 from notify.errors import JournalError
 from notify.exitcodes import ExitCode
+from notify.model import DeliveryStatus
 
 
 @click.command()
@@ -121,7 +122,7 @@ def log(ctx: click.Context, incident: str | None, failed: bool, limit: int) -> N
 def run_log(options: GlobalOptions, *, incident: str | None, failed: bool, limit: int) -> int:
     journal = journal_for_history(options)
     out = Output(options)
-    statuses = ("failed", "unknown") if failed else None
+    statuses = (DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN) if failed else None
     rows = journal.deliveries(
         incident_id=incident, statuses=statuses, limit=limit, newest_first=True
     )

@@ -10,7 +10,7 @@ from notify.cli.app import App
 from notify.cli.options import global_options, options_of, update_options
 from notify.cli.report import Output, plan_document, preview_panels, skipped_notes
 from notify.delivery.inputs import UpdateRequest
-from notify.delivery.prepare import prepare
+from notify.delivery.preflight import preflight
 from notify.exitcodes import ExitCode
 
 if TYPE_CHECKING:
@@ -35,24 +35,25 @@ def preview(ctx: click.Context, locale: str | None, **kwargs: Any) -> None:
 def run_preview(options: GlobalOptions, request: UpdateRequest) -> int:
     app = App.load(options)
     out = Output(options)
-    prepared = prepare(request, app.config, app.templates, app.existing_journal())
-    for line in skipped_notes(prepared):
+    checked = preflight(request, app.config, app.templates, app.existing_journal())
+    for line in skipped_notes(checked):
         out.note(line)
     if options.json:
-        out.json(plan_document(prepared, with_content=True))
+        out.json(plan_document(checked, with_content=True))
         return int(ExitCode.OK)
-    incident = prepared.incident
-    state = "new incident" if prepared.is_new_incident else f"update {prepared.update['number']}"
+    draft = checked.draft
+    incident = draft.incident
+    state = "new incident" if draft.is_new_incident else f"update {draft.number}"
     from rich.markup import escape
 
     out.out.print(
         f"[bold]{escape(incident.id)}[/] — {escape(incident.title)} · "
-        f"[cyan]{prepared.update['status']}[/] ({state})"
+        f"[cyan]{draft.status}[/] ({state})"
     )
-    for panel in preview_panels(prepared):
+    for panel in preview_panels(checked):
         out.out.print(panel)
-    recipients = len(prepared.deliveries)
-    channels = len({r.channel.name for r in prepared.deliveries})
+    recipients = len(checked.deliveries)
+    channels = len({r.channel.name for r in checked.deliveries})
     out.note(
         f"preview only: {recipients} delivery(ies) on {channels} channel(s); "
         "nothing sent or recorded."

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
+from notify.model import DeliveryStatus
 from notify.secrets import redact
 
 if TYPE_CHECKING:
@@ -20,17 +21,25 @@ if TYPE_CHECKING:
 
     from notify.cli.options import GlobalOptions
     from notify.delivery.dispatch import Outcome
-    from notify.delivery.prepare import Prepared, Rendered
+    from notify.delivery.preflight import CheckedUpdate, RenderedDelivery
 
 T = TypeVar("T")
 
-STATUS_STYLE = {
-    "sent": "green",
-    "failed": "red",
-    "skipped": "yellow",
-    "pending": "cyan",
-    "unknown": "magenta",
+STATUS_STYLE: dict[str, str] = {  # looked up with the journal's plain strings too
+    DeliveryStatus.SENT: "green",
+    DeliveryStatus.FAILED: "red",
+    DeliveryStatus.SKIPPED: "yellow",
+    DeliveryStatus.PENDING: "cyan",
+    DeliveryStatus.UNKNOWN: "magenta",
 }
+# The order of --json's "totals" (CONTRACT.md).
+TOTALS_ORDER = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.SKIPPED,
+    DeliveryStatus.PENDING,
+    DeliveryStatus.UNKNOWN,
+)
 
 
 class RedactingStream(io.TextIOBase):  # rich accepts any text stream; typed IO[str] below
@@ -155,23 +164,24 @@ def write_compact(document: dict[str, Any], write: Callable[[str], Any]) -> None
     write("}\n")
 
 
-def incident_json(prepared: Prepared) -> dict[str, Any]:
-    i = prepared.incident
-    return {"id": i.id, "title": i.title, "status": i.status, "impact": i.impact}
+def incident_json(checked: CheckedUpdate) -> dict[str, Any]:
+    from notify.delivery import incident
+
+    return incident.incident_json(checked.draft.incident, incident.SUMMARY_FIELDS)
 
 
-def update_json(prepared: Prepared, number: int | None = None) -> dict[str, Any]:
+def update_json(checked: CheckedUpdate, number: int | None = None) -> dict[str, Any]:
     return {
-        "number": number if number is not None else prepared.update["number"],
-        "key": prepared.key,
-        "status": prepared.update["status"],
-        "template": prepared.update["template"],
+        "number": number if number is not None else checked.draft.number,
+        "key": checked.key,
+        "status": checked.draft.status,
+        "template": checked.draft.template,
     }
 
 
 def totals(statuses: Iterable[str]) -> dict[str, int]:
     counts = Counter(statuses)
-    return {k: counts.get(k, 0) for k in ("sent", "failed", "skipped", "pending", "unknown")}
+    return {k.value: counts.get(k, 0) for k in TOTALS_ORDER}
 
 
 def outcome_json(outcome: Outcome) -> dict[str, Any]:
@@ -188,25 +198,25 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def result_document(prepared: Prepared, number: int, outcomes: list[Outcome]) -> dict[str, Any]:
+def result_document(checked: CheckedUpdate, number: int, outcomes: list[Outcome]) -> dict[str, Any]:
     return {
-        "incident": incident_json(prepared),
-        "update": update_json(prepared, number),
+        "incident": incident_json(checked),
+        "update": update_json(checked, number),
         "dry_run": False,
         "deliveries": JsonRows(outcomes, outcome_json),
         "totals": totals(o.status for o in outcomes),
-        "skipped_rows": [s.to_json() for s in prepared.skipped_rows],
+        "skipped_rows": [s.to_json() for s in checked.skipped_rows],
     }
 
 
 def rendered_json(
-    r: Rendered, *, with_content: bool, shared: dict[int, Any] | None = None
+    r: RenderedDelivery, *, with_content: bool, shared: dict[int, Any] | None = None
 ) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "channel": r.channel.name,
         "type": r.channel.type,
         "recipient": r.recipient.address,
-        "status": "skipped" if r.skip_reason else "pending",
+        "status": DeliveryStatus.SKIPPED if r.skip_reason else DeliveryStatus.PENDING,
         "attempts": 0,
         "provider_message_id": None,
         "error": r.skip_reason,
@@ -226,57 +236,61 @@ def rendered_json(
     return doc
 
 
-def plan_document(prepared: Prepared, *, with_content: bool) -> dict[str, Any]:
+def plan_document(checked: CheckedUpdate, *, with_content: bool) -> dict[str, Any]:
     """`preview --json` (with rendered and length) and `send --dry-run --json`."""
     shared: dict[int, Any] = {}
 
-    def one(r: Rendered) -> dict[str, Any]:
+    def one(r: RenderedDelivery) -> dict[str, Any]:
         return rendered_json(r, with_content=with_content, shared=shared)
 
     doc: dict[str, Any] = {
-        "incident": incident_json(prepared),
-        "update": update_json(prepared),
+        "incident": incident_json(checked),
+        "update": update_json(checked),
         "dry_run": True,
-        "deliveries": JsonRows(prepared.deliveries, one),
-        "totals": totals("skipped" if r.skip_reason else "pending" for r in prepared.deliveries),
-        "skipped_rows": [s.to_json() for s in prepared.skipped_rows],
+        "deliveries": JsonRows(checked.deliveries, one),
+        "totals": totals(
+            DeliveryStatus.SKIPPED if r.skip_reason else DeliveryStatus.PENDING
+            for r in checked.deliveries
+        ),
+        "skipped_rows": [s.to_json() for s in checked.skipped_rows],
     }
-    if with_content and prepared.fallbacks:
+    if with_content and checked.fallbacks:
         doc["fallbacks"] = {
             name: [rendered_json(r, with_content=True) for r in rs]
-            for name, rs in prepared.fallbacks.items()
+            for name, rs in checked.fallbacks.items()
         }
     return doc
 
 
-def skipped_notes(prepared: Prepared) -> list[str]:
+def skipped_notes(checked: CheckedUpdate) -> list[str]:
     """Lines for people about audience rows `skip_invalid` left out (markup-safe)."""
     from rich.markup import escape
 
     from notify.audience import skipped_summary
 
-    return [f"[yellow]{escape(line)}[/]" for line in skipped_summary(prepared.skipped_rows)]
+    return [f"[yellow]{escape(line)}[/]" for line in skipped_summary(checked.skipped_rows)]
 
 
 # --- tables and panels --------------------------------------------------------------------------
 
 
-def plan_table(prepared: Prepared) -> Any:
+def plan_table(checked: CheckedUpdate) -> Any:
     """One row per channel: how many deliveries, how long the message is, how many skipped.
     Under --tag, per-recipient channels say how many of their recipients the tags selected."""
     from rich.markup import escape
     from rich.table import Table
 
-    title = _headline(prepared)
-    if prepared.request.tags:
-        title += f"\nonly recipients tagged {' or '.join(prepared.request.tags)} (email, SMS)"
+    title = _headline(checked)
+    tags = checked.draft.request.tags
+    if tags:
+        title += f"\nonly recipients tagged {' or '.join(tags)} (email, SMS)"
     table = Table(title=escape(title), title_justify="left", show_edge=False)
     for col in ("channel", "type", "recipients", "length", "skipped"):
         table.add_column(col, justify="right" if col in ("recipients", "skipped") else "left")
-    by_channel: dict[str, list[Rendered]] = {}
-    for r in prepared.deliveries:
+    by_channel: dict[str, list[RenderedDelivery]] = {}
+    for r in checked.deliveries:
         by_channel.setdefault(r.channel.name, []).append(r)
-    for name in prepared.tagged:  # channels the tags left with nobody still get a row
+    for name in checked.tagged:  # channels the tags left with nobody still get a row
         by_channel.setdefault(name, [])
     for name, rows in by_channel.items():
         # Recipients of one message share its Length: describe each one once.
@@ -288,7 +302,7 @@ def plan_table(prepared: Prepared) -> Any:
         )
         skipped = sum(1 for r in rows if r.skip_reason)
         count = f"{len(rows):,}"
-        selection = prepared.tagged.get(name)
+        selection = checked.tagged.get(name)
         if selection is not None:
             count = f"{selection.selected:,} of {selection.total:,}"
         table.add_row(
@@ -301,10 +315,11 @@ def plan_table(prepared: Prepared) -> Any:
     return table
 
 
-def _headline(prepared: Prepared) -> str:
-    i = prepared.incident
-    state = "new incident" if prepared.is_new_incident else f"update {prepared.update['number']}"
-    return f"{i.id} — {i.title} [{prepared.update['status']}] ({state})"
+def _headline(checked: CheckedUpdate) -> str:
+    draft = checked.draft
+    i = draft.incident
+    state = "new incident" if draft.is_new_incident else f"update {draft.number}"
+    return f"{i.id} — {i.title} [{draft.status}] ({state})"
 
 
 def results_table(outcomes: list[Outcome], *, limit: int = 200) -> Any:
@@ -315,7 +330,9 @@ def results_table(outcomes: list[Outcome], *, limit: int = 200) -> Any:
     for col in ("channel", "recipient", "status", "attempts", "provider id", "error"):
         table.add_column(col, overflow="fold")
     shown = (
-        outcomes if len(outcomes) <= limit else [o for o in outcomes if o.status != "sent"][:limit]
+        outcomes
+        if len(outcomes) <= limit
+        else [o for o in outcomes if o.status != DeliveryStatus.SENT][:limit]
     )
     for o in shown:
         style = STATUS_STYLE.get(o.status, "")
@@ -341,15 +358,15 @@ def summary_line(outcomes: list[Outcome]) -> str:
     return ", ".join(parts) or "nothing to deliver"
 
 
-def preview_panels(prepared: Prepared) -> list[Any]:
+def preview_panels(checked: CheckedUpdate) -> list[Any]:
     """One panel per channel (the first recipient's message; variants noted)."""
     from rich.markup import escape
     from rich.panel import Panel
     from rich.text import Text
 
     panels = []
-    by_channel: dict[str, list[Rendered]] = {}
-    for r in prepared.deliveries:
+    by_channel: dict[str, list[RenderedDelivery]] = {}
+    for r in checked.deliveries:
         by_channel.setdefault(r.channel.name, []).append(r)
     for name, rows in by_channel.items():
         first = rows[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -23,15 +22,13 @@ from notify.cli.report import (
     totals,
 )
 from notify.delivery.inputs import UpdateRequest
-from notify.delivery.prepare import prepare
-from notify.errors import Interrupted
+from notify.delivery.service import retry_update, send_update, unfinished_updates
 from notify.exitcodes import ExitCode
 
 if TYPE_CHECKING:
     from notify.cli.options import GlobalOptions
-    from notify.delivery.execute import Result
-    from notify.delivery.prepare import Prepared
-    from notify.journal.base import Journal
+    from notify.delivery.preflight import CheckedUpdate
+    from notify.delivery.service import UpdateResult
 
 
 @click.command()
@@ -53,65 +50,53 @@ def send(ctx: click.Context, dry_run: bool, yes: bool, **kwargs: Any) -> None:
 def run_send(options: GlobalOptions, request: UpdateRequest, *, assume_yes: bool) -> int:
     app = App.load(options)
     out = Output(options)
-    journal = app.existing_journal()  # preflight reads it; nothing is written before it passes
-    prepared = prepare(request, app.config, app.templates, journal)
-    for line in skipped_notes(prepared):
-        out.note(line)
 
-    if request.dry_run:
-        if options.json:
-            out.json(plan_document(prepared, with_content=True))
-        else:
-            out.out.print(plan_table(prepared))
-            for panel in preview_panels(prepared):
-                out.out.print(panel)
-            out.note("[cyan]dry run:[/] nothing sent, nothing recorded.")
-        return int(ExitCode.OK)
-
-    if prepared.existing is not None:
-        out.note(f"update key {prepared.key!r} is already recorded: finishing what it left undone.")
-    if not assume_yes and not options.json and is_interactive():
-        out.err.print(plan_table(prepared))
-        count = len([r for r in prepared.deliveries if not r.skip_reason])
-        channels = len({r.channel.name for r in prepared.deliveries})
-        if not click.confirm(f"Send to {count} recipient(s) on {channels} channel(s)?", err=True):
-            out.note("nothing sent.")
-            return int(ExitCode.OK)
-    if journal is None:
-        journal = app.open_journal()
-    result = deliver(prepared, app, journal, out)
-    return report_result(result, out)
-
-
-def deliver(prepared: Prepared, app: App, journal: Journal, out: Output) -> Result:
-    from notify.delivery.execute import execute
-    from notify.journal import run_owner
-
-    try:
-        with _progress(out) as progress, _sigterm_as_interrupt():
-            return execute(
-                prepared,
-                app.config,
-                journal,
-                owner=run_owner(),
-                on_planned=progress.planned,
-                on_done=progress.done,
+    def proceed(checked: CheckedUpdate) -> bool:
+        """Shown what preflight checked: the dry run's output, or the prompt."""
+        for line in skipped_notes(checked):
+            out.note(line)
+        if request.dry_run:
+            if options.json:
+                out.json(plan_document(checked, with_content=True))
+            else:
+                out.out.print(plan_table(checked))
+                for panel in preview_panels(checked):
+                    out.out.print(panel)
+                out.note("[cyan]dry run:[/] nothing sent, nothing recorded.")
+            return False
+        if checked.draft.existing is not None:
+            out.note(
+                f"update key {checked.key!r} is already recorded: finishing what it left undone."
             )
-    except KeyboardInterrupt:
-        raise Interrupted(
-            f"interrupted during update {prepared.key!r}",
-            hint="The journal says what went out (`notify log`); `notify retry` finishes the rest "
-            "without sending anything twice.",
-        ) from None
+        if assume_yes or options.json or not is_interactive():
+            return True
+        out.err.print(plan_table(checked))
+        count = len([r for r in checked.deliveries if not r.skip_reason])
+        channels = len({r.channel.name for r in checked.deliveries})
+        if click.confirm(f"Send to {count} recipient(s) on {channels} channel(s)?", err=True):
+            return True
+        out.note("nothing sent.")
+        return False
+
+    result = send_update(
+        request,
+        app.config,
+        app.templates,
+        app.existing_journal(),  # preflight reads it; nothing is written before it passes
+        open_journal=app.open_journal,
+        proceed=proceed,
+        progress=lambda: _progress(out),
+    )
+    return int(ExitCode.OK) if result is None else report_result(result, out)
 
 
-def report_result(result: Result, out: Output) -> int:
+def report_result(result: UpdateResult, out: Output) -> int:
     if out.options.json:
-        out.json(result_document(result.prepared, result.update_number, result.outcomes))
+        out.json(result_document(result.checked, result.update_number, result.outcomes))
     elif not out.options.quiet:
         out.out.print(results_table(result.outcomes))
         out.out.print(
-            f"{result.prepared.incident.id} update {result.update_number}: "
+            f"{result.checked.draft.incident.id} update {result.update_number}: "
             f"{summary_line(result.outcomes)}"
         )
     if result.undelivered:
@@ -138,57 +123,44 @@ def run_retry(
     options: GlobalOptions, *, incident: str | None, key: str | None, assume_yes: bool
 ) -> int:
     from notify.cli.app import journal_for_history
-    from notify.journal.base import RETRYABLE_STATUSES
 
     app = App.load(options)
     out = Output(options)
     journal = journal_for_history(options)
-    rows = journal.deliveries(incident_id=incident, statuses=RETRYABLE_STATUSES)
-    update_ids = {r.update_id for r in rows}
-    updates = sorted(
-        (
-            u
-            for incident_id in {r.incident_id for r in rows}  # one query per incident
-            for u in journal.updates(incident_id)
-            if u.id in update_ids and (key is None or u.key == key)
-        ),
-        key=lambda u: u.id,  # oldest first, as they were sent
-    )
-    if not updates:
+    unfinished = unfinished_updates(journal, incident=incident, key=key)
+    if not unfinished:
         if options.json:
             out.json({"updates": [], "totals": totals([])})
         else:
             out.note("nothing to retry: every delivery is sent or skipped.")
         return int(ExitCode.OK)
     if not assume_yes and not options.json and is_interactive():
-        pending = [r for r in rows if r.update_id in {u.id for u in updates}]
+        count = sum(left for _, left in unfinished)
         if not click.confirm(
-            f"Retry {len(pending)} delivery(ies) from {len(updates)} update(s)?", err=True
+            f"Retry {count} delivery(ies) from {len(unfinished)} update(s)?", err=True
         ):
             out.note("nothing sent.")
             return int(ExitCode.OK)
-    results = []
-    for update in updates:
-        request = UpdateRequest(
-            template=update.template, incident=update.incident_id, key=update.key
-        )
-        prepared = prepare(request, app.config, app.templates, journal)
-        results.append(deliver(prepared, app, journal, out))
+    results = [
+        retry_update(update, app.config, app.templates, journal, progress=lambda: _progress(out))
+        for update, _ in unfinished
+    ]
     if len(results) == 1:
         return report_result(results[0], out)
     return _report_many(results, out)
 
 
-def _report_many(results: list[Result], out: Output) -> int:
+def _report_many(results: list[UpdateResult], out: Output) -> int:
     failed = any(r.undelivered for r in results)
     if out.options.json:
-        docs = [result_document(r.prepared, r.update_number, r.outcomes) for r in results]
+        docs = [result_document(r.checked, r.update_number, r.outcomes) for r in results]
         out.json({"updates": docs, "totals": totals(o.status for r in results for o in r.outcomes)})
     else:
         for r in results:
             out.out.print(results_table(r.outcomes))
             out.out.print(
-                f"{r.prepared.incident.id} update {r.update_number}: {summary_line(r.outcomes)}"
+                f"{r.checked.draft.incident.id} update {r.update_number}: "
+                f"{summary_line(r.outcomes)}"
             )
     return int(ExitCode.DELIVERY_FAILED if failed else ExitCode.OK)
 
@@ -231,21 +203,3 @@ def _progress(out: Output) -> Iterator[_Progress]:
     )
     with bar:
         yield _Progress(bar)
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a CI job cancelled) stops like Ctrl-C: in-flight stays unknown, the rest pending."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -11,11 +11,10 @@ that happens here, once for every channel type:
   provider's wait, which also pauses the rest of the channel;
 - the outcome is journaled (errors redacted), and a final failure goes to the channel's fallback.
 
-A channel whose adapter takes batches (`batch_size()` above 1, like SendGrid) keeps every rule
-per delivery: its workers take up to that many jobs at once, claim their rows together right
-before the one request that carries them all (paced as one request), journal each row from its
-own receipt (one journal transaction per batch), and re-send only the items whose receipt says a
-retry may help.
+One loop does this for every channel: a worker takes the jobs one request carries (one, or up
+to `batch_size()` for an adapter that takes batches, like SendGrid), claims their rows together
+right before that request (paced as one request), journals each row from its own receipt (one
+journal transaction per batch), and re-sends only the items whose receipt says a retry may help.
 """
 
 from __future__ import annotations
@@ -28,82 +27,28 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from traceback import format_exception
-from typing import Any, Protocol
+from typing import Any
 
-from notify.channels.base import (
-    BatchItem,
-    DeliveryContext,
-    Message,
-    Receipt,
-    Recipient,
-    ThreadRef,
-)
 from notify.config.model import ChannelConfig
 from notify.delivery.backoff import retry_delay
+from notify.delivery.jobs import DeliveryJournal, FallbackFactory, Job, Outcome
 from notify.delivery.ratelimit import RateLimiter
-from notify.journal.base import FAILED, FINAL_STATUSES, SENT, Delivery
+from notify.delivery.sending import send_batch, send_one, silent_failure
+from notify.journal.base import FINAL_STATUSES, Delivery
+from notify.model import DeliveryStatus, Receipt
 from notify.secrets import redact
+
+__all__ = ["DeliveryJournal", "Dispatcher", "FallbackFactory", "Job", "Outcome"]
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[object]]
 
 _POLL_OTHER_RUN = 0.2  # seconds between looks at a delivery another run has in flight
-_SAFETY_MARGIN = 5.0  # adapters apply `timeout` themselves; this catches one that doesn't
 
-
-@dataclass(slots=True)
-class Job:
-    """One planned delivery, ready to send: its journal row, channel and rendered message."""
-
-    delivery_id: int
-    channel: ChannelConfig
-    message: Message
-    recipient: Recipient
-    thread: ThreadRef
-    ctx: DeliveryContext  # the planner fills delivery_key etc.; `attempt` is set per attempt
-    fallback_for: int | None = None  # the delivery this one rescues
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What became of one job in this run."""
-
-    delivery_id: int
-    channel: str
-    type: str
-    recipient: str
-    status: str  # sent | failed | skipped | unknown
-    attempts: int = 0  # requests made in this run
-    provider_message_id: str | None = None
-    error: str | None = None  # one line, redacted
-    fallback_for: int | None = None
-    # Set (after on_done saw the failure) when a fallback delivery of this one went out.
-    rescued_by: int | None = None
-
-
-FallbackFactory = Callable[[Job, str], list[Job]]
-"""(finally failed job, its error) -> jobs on the fallback channel, rows already journaled."""
-
-
-class DeliveryJournal(Protocol):
-    """The part of notify.journal.base.Journal the dispatcher uses."""
-
-    def claim(self, delivery_id: int, owner: str) -> bool: ...
-
-    def finish(
-        self,
-        delivery_id: int,
-        *,
-        status: str,
-        attempts: int,
-        provider_message_id: str | None = None,
-        thread_data: dict[str, Any] | None = None,
-        error: str | None = None,
-    ) -> None: ...
-
-    def get_delivery(self, delivery_id: int) -> Delivery | None: ...
+# Looked up once here, not on the enum class per delivery.
+_SENT, _FAILED = DeliveryStatus.SENT, DeliveryStatus.FAILED
+_SKIPPED, _UNKNOWN = DeliveryStatus.SKIPPED, DeliveryStatus.UNKNOWN
 
 
 @dataclass(eq=False, slots=True)
@@ -126,10 +71,11 @@ class _Lane:
         self.batch = max(1, int(config.adapter.batch_size()))  # jobs one request carries
 
 
-@dataclass
+@dataclass(slots=True)
 class _Verdict:
     """What one receipt means for its delivery: settled (outcome), or to be tried again."""
 
+    entry: _Entry
     outcome: Outcome | None  # None: retry, after `wait` at least
     delivered: bool = False
     error: str = ""
@@ -200,13 +146,14 @@ class Dispatcher:
             self._tasks.add(asyncio.create_task(self._work(lane)))
 
     async def _work(self, lane: _Lane) -> None:
+        queue = lane.queue
         try:
-            while lane.queue:
-                if lane.batch > 1:
-                    take = min(lane.batch, len(lane.queue))
-                    await self._process_batch(lane, [lane.queue.popleft() for _ in range(take)])
+            while queue:
+                if lane.batch == 1:
+                    await self._process(lane, [queue.popleft()])
                 else:
-                    await self._process(lane, lane.queue.popleft())
+                    take = min(lane.batch, len(queue))
+                    await self._process(lane, [queue.popleft() for _ in range(take)])
         finally:
             lane.workers -= 1
 
@@ -229,134 +176,48 @@ class Dispatcher:
                     task.exception()  # retrieved, so asyncio doesn't log it as lost
             raise
 
-    async def _process(self, lane: _Lane, entry: _Entry) -> None:
-        self._settle(entry, *await self._deliver(lane, entry.job))
-
     def _settle(self, entry: _Entry, outcome: Outcome, delivered: bool) -> None:
         entry.outcome, entry.delivered = outcome, delivered
         if self._on_done is not None:
             self._on_done(outcome)
         if delivered:
             self._rescue(entry)
-        elif outcome.status == FAILED:
+        elif outcome.status == _FAILED:
             self._fall_back(entry, outcome.error or "failed")
 
-    # -- one delivery ------------------------------------------------------------------------
+    # -- one request's jobs: claim, send, judge, back off, again --------------------------------
 
-    async def _deliver(self, lane: _Lane, job: Job) -> tuple[Outcome, bool]:
-        row = self._journal.get_delivery(job.delivery_id)
-        if row is not None and row.status in FINAL_STATUSES:
-            return self._already_done(job, row)  # no rate-limit slot spent on a --key re-run
-        await lane.limiter.acquire()
-        if not self._journal.claim(job.delivery_id, self._owner):
-            settled = await self._await_other_run(job)
-            if settled is not None:
-                return settled
-            await lane.limiter.acquire()  # the wait may have been long: take a fresh slot
-        if self._on_start is not None:
-            self._on_start(job)
-        return await self._attempts(lane, job)
-
-    async def _await_other_run(self, job: Job) -> tuple[Outcome, bool] | None:
-        """Another live run holds the claim: wait for its result. None once we hold the claim."""
-        deadline = self._clock() + self._wait_for_others
-        while True:
-            row = self._journal.get_delivery(job.delivery_id)
-            if row is None:
-                missing = "the delivery is missing from the journal"
-                return _outcome(job, "failed", error=missing), False
-            if row.status in FINAL_STATUSES:
-                return self._already_done(job, row)
-            if self._journal.claim(job.delivery_id, self._owner):
-                return None  # the other run failed it, or died
-            if self._clock() >= deadline:
-                return _outcome(job, "unknown", error="in flight in another run"), False
-            await self._sleep(_POLL_OTHER_RUN)
-
-    def _already_done(self, job: Job, row: Delivery) -> tuple[Outcome, bool]:
-        if row.status == SENT:
-            outcome = _outcome(
-                job, "skipped", provider_message_id=row.provider_message_id, error="already sent"
-            )
-            return outcome, True
-        return _outcome(job, "skipped", error=row.error or "skipped"), False
-
-    async def _attempts(self, lane: _Lane, job: Job) -> tuple[Outcome, bool]:
-        retries = max(0, int(job.channel.retries))
-        attempt = 1
-        while True:
-            receipt = await self._send(job, attempt)
-            verdict = self._judge(lane, job, receipt, attempt, retries)
-            if verdict.outcome is not None:
-                self._journal.finish(job.delivery_id, **verdict.record)
-                return verdict.outcome, verdict.delivered
-            what = f"{job.channel.name} to {job.recipient.address}"
-            await self._back_off(lane, what, attempt, retries, verdict.error, verdict.wait)
-            attempt += 1
-
-    def _judge(
-        self, lane: _Lane, job: Job, receipt: Receipt, attempt: int, retries: int
-    ) -> _Verdict:
-        """A final answer with what to journal, or how long to wait before trying again."""
-        if receipt.ok:
-            record = {
-                "status": SENT,
-                "attempts": attempt,
-                "provider_message_id": receipt.provider_message_id,
-                "thread_data": dict(receipt.thread_data),
-            }
-            outcome = _outcome(job, "sent", attempt, receipt.provider_message_id)
-            return _Verdict(outcome, True, record=record)
-        error = redact(receipt.error or _silent_failure(job, receipt))
-        wait = receipt.retry_after if receipt.retryable else None
-        too_long = wait is not None and wait > self._max_retry_after
-        if wait is not None and not too_long:
-            # The provider refuses the whole channel until then, not just this request:
-            # hold the channel's other jobs too, even if this one has no retries left.
-            lane.limiter.pause_until(self._clock() + wait)
-        if receipt.retryable and attempt <= retries:
-            if not too_long:
-                return _Verdict(None, error=error, wait=wait)
-            error = (
-                f"{error}; the provider asks to wait {wait:.0f} s, longer than notify "
-                f"waits ({self._max_retry_after:g} s): run `notify retry` later"
-            )
-        if receipt.retryable and attempt > 1:
-            error = f"{error} (gave up after {attempt} attempts)"
-        record = {"status": FAILED, "attempts": attempt, "error": error}
-        return _Verdict(_outcome(job, "failed", attempt, error=error), record=record)
-
-    async def _back_off(
-        self, lane: _Lane, what: str, attempt: int, retries: int, error: str, wait: float | None
-    ) -> None:
-        delay = retry_delay(attempt, retry_after=wait, rng=self._rng)
-        log.info("%s: %s; retry %d of %d in %.1f s", what, error, attempt, retries, delay)
-        await self._sleep(delay)
-        await lane.limiter.acquire()
-
-    async def _send(self, job: Job, attempt: int) -> Receipt:
-        ctx = dataclasses.replace(job.ctx, attempt=attempt)
-        config = job.channel
-        try:
-            # asyncio.timeout, unlike wait_for, runs the request in this task: no task per request.
-            async with asyncio.timeout(config.timeout + _SAFETY_MARGIN):
-                receipt = await config.adapter.send(job.message, job.recipient, job.thread, ctx)
-        except Exception as exc:  # CancelledError is not an Exception: Ctrl-C passes through
-            return _receipt_for_exception(exc, config)
-        if not isinstance(receipt, Receipt):
-            return Receipt(
-                ok=False,
-                error=f"internal error in {config.type} adapter: send returned "
-                f"{type(receipt).__name__}, not a Receipt",
-            )
-        return receipt
-
-    # -- a batch of deliveries in one request --------------------------------------------------
-
-    async def _process_batch(self, lane: _Lane, entries: list[_Entry]) -> None:
-        """Up to `lane.batch` jobs as one request: claim them together, skip what went out."""
+    async def _process(self, lane: _Lane, entries: list[_Entry]) -> None:
+        """The jobs one request carries (one, or up to `lane.batch`): claim, send, settle."""
+        if lane.batch == 1 and self._settled_earlier(entries[0]):
+            return
         await lane.limiter.acquire()  # one request, one slot, however many recipients
-        mine = set(_claim_many(self._journal, [e.job.delivery_id for e in entries], self._owner))
+        claimed, contested = self._claim(lane, entries)
+        if claimed:
+            await self._attempts(lane, claimed)
+        if contested:
+            await self._take_over(lane, contested)
+
+    def _settled_earlier(self, entry: _Entry) -> bool:
+        """A lone delivery is looked at before it takes a rate-limit slot, so a --key re-run of
+        what went out costs none. (A batch reads only the rows it cannot claim: a read per row
+        would cost more than the batch's one slot.)"""
+        row = self._journal.get_delivery(entry.job.delivery_id)
+        if row is None or row.status not in FINAL_STATUSES:
+            return False
+        self._settle(entry, *self._already_done(entry.job, row))
+        return True
+
+    def _claim(
+        self, lane: _Lane, entries: list[_Entry]
+    ) -> tuple[Sequence[_Entry], Sequence[_Entry]]:
+        """Claim the rows right before their request: (claimed, held by another run). Rows of a
+        batch found sent or skipped meanwhile are settled here."""
+        if lane.batch == 1:  # `claim` is one statement, no transaction: a journal's cheapest write
+            if self._journal.claim(entries[0].job.delivery_id, self._owner):
+                return entries, ()
+            return (), entries
+        mine = set(self._journal.claim_many([e.job.delivery_id for e in entries], self._owner))
         claimed: list[_Entry] = []
         contested: list[_Entry] = []
         for entry in entries:
@@ -368,10 +229,11 @@ class Dispatcher:
                 self._settle(entry, *self._already_done(entry.job, row))
             else:
                 contested.append(entry)
-        if claimed:
-            await self._batch_attempts(lane, claimed)
-        # Rows another run holds (or a dead run left) are looked at only now, so ours don't sit
-        # claimed (`unknown`) meanwhile; those this run gets go out together in one more request.
+        return claimed, contested
+
+    async def _take_over(self, lane: _Lane, contested: Sequence[_Entry]) -> None:
+        """Rows another run holds (or a dead run left) are looked at only after our request, so
+        ours don't sit claimed (`unknown`) meanwhile; those this run gets go out together."""
         late: list[_Entry] = []
         for entry in contested:
             settled = await self._await_other_run(entry.job)
@@ -380,11 +242,36 @@ class Dispatcher:
             else:
                 self._settle(entry, *settled)
         if late:
-            await lane.limiter.acquire()
-            await self._batch_attempts(lane, late)
+            await lane.limiter.acquire()  # the wait may have been long: take a fresh slot
+            await self._attempts(lane, late)
 
-    async def _batch_attempts(self, lane: _Lane, entries: list[_Entry]) -> None:
-        """Send claimed jobs together; settle each from its own receipt, re-send the retryable."""
+    async def _await_other_run(self, job: Job) -> tuple[Outcome, bool] | None:
+        """Another live run holds the claim: wait for its result. None once we hold the claim."""
+        deadline = self._clock() + self._wait_for_others
+        while True:
+            row = self._journal.get_delivery(job.delivery_id)
+            if row is None:
+                missing = "the delivery is missing from the journal"
+                return Outcome.of(job, _FAILED, error=missing), False
+            if row.status in FINAL_STATUSES:
+                return self._already_done(job, row)
+            if self._journal.claim(job.delivery_id, self._owner):
+                return None  # the other run failed it, or died
+            if self._clock() >= deadline:
+                return Outcome.of(job, _UNKNOWN, error="in flight in another run"), False
+            await self._sleep(_POLL_OTHER_RUN)
+
+    def _already_done(self, job: Job, row: Delivery) -> tuple[Outcome, bool]:
+        if row.status == _SENT:
+            outcome = Outcome.of(
+                job, _SKIPPED, provider_message_id=row.provider_message_id, error="already sent"
+            )
+            return outcome, True
+        return Outcome.of(job, _SKIPPED, error=row.error or "skipped"), False
+
+    async def _attempts(self, lane: _Lane, entries: Sequence[_Entry]) -> None:
+        """Send claimed jobs in one request; settle each from its own receipt (journaled right
+        after the request), and send again, after a backoff, only those a retry may help."""
         if self._on_start is not None:
             for entry in entries:
                 self._on_start(entry.job)
@@ -392,49 +279,76 @@ class Dispatcher:
         retries = max(0, int(config.retries))
         attempt = 1
         while True:
-            receipts = await self._send_batch([entry.job for entry in entries], attempt)
-            settled: list[tuple[_Entry, _Verdict]] = []
-            again: list[tuple[_Entry, _Verdict]] = []
+            if lane.batch == 1:
+                receipts: Sequence[Receipt] = (await send_one(entries[0].job, attempt),)
+            else:
+                receipts = await send_batch([entry.job for entry in entries], attempt)
+            settled: list[_Verdict] = []
+            again: list[_Verdict] = []
             for entry, receipt in zip(entries, receipts, strict=True):
-                verdict = self._judge(lane, entry.job, receipt, attempt, retries)
-                (again if verdict.outcome is None else settled).append((entry, verdict))
-            # One journal write for the batch, then the outcomes (and fallbacks) as usual.
-            _finish_many(self._journal, [(e.job.delivery_id, v.record) for e, v in settled])
-            for entry, verdict in settled:
+                verdict = self._judge(lane, entry, receipt, attempt, retries)
+                (settled if verdict.outcome is not None else again).append(verdict)
+            # Journaled before anyone hears of it: one write for a batch.
+            if lane.batch == 1:
+                if settled:
+                    self._journal.finish(entries[0].job.delivery_id, **settled[0].record)
+            elif settled:
+                self._journal.finish_many([(v.entry.job.delivery_id, v.record) for v in settled])
+            for verdict in settled:
                 assert verdict.outcome is not None
-                self._settle(entry, verdict.outcome, verdict.delivered)
+                self._settle(verdict.entry, verdict.outcome, verdict.delivered)
             if not again:
                 return
-            what = f"{config.name}: {len(again)} of {len(entries)} deliveries in one request"
-            waits = [v.wait for _, v in again if v.wait is not None]
+            if lane.batch == 1:
+                what = f"{config.name} to {entries[0].job.recipient.address}"
+            else:
+                what = f"{config.name}: {len(again)} of {len(entries)} deliveries in one request"
+            waits = [v.wait for v in again if v.wait is not None]
             wait = max(waits) if waits else None
-            await self._back_off(lane, what, attempt, retries, again[0][1].error, wait)
-            entries = [entry for entry, _ in again]
+            await self._back_off(lane, what, attempt, retries, again[0].error, wait)
+            entries = [verdict.entry for verdict in again]
             attempt += 1
 
-    async def _send_batch(self, jobs: list[Job], attempt: int) -> list[Receipt]:
-        """One request for `jobs`; one receipt per job, whatever the adapter did."""
-        config = jobs[0].channel
-        ctx = dataclasses.replace(jobs[0].ctx, attempt=attempt)
-        items = [BatchItem(j.message, j.recipient, j.thread, j.ctx.delivery_key) for j in jobs]
-        try:
-            async with asyncio.timeout(config.timeout + _SAFETY_MARGIN):
-                receipts = await config.adapter.send_batch(items, ctx)
-        except Exception as exc:  # CancelledError is not an Exception: Ctrl-C passes through
-            return [_receipt_for_exception(exc, config)] * len(jobs)
-        if (
-            not isinstance(receipts, list)
-            or len(receipts) != len(jobs)
-            or not all(isinstance(r, Receipt) for r in receipts)
-        ):
-            count = len(receipts) if isinstance(receipts, list) else type(receipts).__name__
-            bug = Receipt(
-                ok=False,
-                error=f"internal error in {config.type} adapter: send_batch returned "
-                f"{count} receipts for {len(jobs)} deliveries",
+    def _judge(
+        self, lane: _Lane, entry: _Entry, receipt: Receipt, attempt: int, retries: int
+    ) -> _Verdict:
+        """A final answer with what to journal, or how long to wait before trying again."""
+        job = entry.job
+        if receipt.ok:
+            record = {
+                "status": _SENT,
+                "attempts": attempt,
+                "provider_message_id": receipt.provider_message_id,
+                "thread_data": dict(receipt.thread_data),
+            }
+            outcome = Outcome.of(job, _SENT, attempt, receipt.provider_message_id)
+            return _Verdict(entry, outcome, True, record=record)
+        error = redact(receipt.error or silent_failure(job, receipt))
+        wait = receipt.retry_after if receipt.retryable else None
+        too_long = wait is not None and wait > self._max_retry_after
+        if wait is not None and not too_long:
+            # The provider refuses the whole channel until then, not just this request:
+            # hold the channel's other jobs too, even if this one has no retries left.
+            lane.limiter.pause_until(self._clock() + wait)
+        if receipt.retryable and attempt <= retries:
+            if not too_long:
+                return _Verdict(entry, None, error=error, wait=wait)
+            error = (
+                f"{error}; the provider asks to wait {wait:.0f} s, longer than notify "
+                f"waits ({self._max_retry_after:g} s): run `notify retry` later"
             )
-            return [bug] * len(jobs)
-        return receipts
+        if receipt.retryable and attempt > 1:
+            error = f"{error} (gave up after {attempt} attempts)"
+        record = {"status": _FAILED, "attempts": attempt, "error": error}
+        return _Verdict(entry, Outcome.of(job, _FAILED, attempt, error=error), record=record)
+
+    async def _back_off(
+        self, lane: _Lane, what: str, attempt: int, retries: int, error: str, wait: float | None
+    ) -> None:
+        delay = retry_delay(attempt, retry_after=wait, rng=self._rng)
+        log.info("%s: %s; retry %d of %d in %.1f s", what, error, attempt, retries, delay)
+        await self._sleep(delay)
+        await lane.limiter.acquire()
 
     # -- fallbacks ---------------------------------------------------------------------------
 
@@ -470,70 +384,3 @@ class Dispatcher:
             if parent.outcome is not None and parent.outcome.rescued_by is None:
                 parent.outcome.rescued_by = rescuer
                 todo.extend(parent.parents)
-
-
-def _claim_many(journal: DeliveryJournal, ids: list[int], owner: str) -> list[int]:
-    """The journal's batch claim (one transaction) when it has one, else one claim per row."""
-    many = getattr(journal, "claim_many", None)
-    if many is not None:
-        return list(many(ids, owner))
-    return [i for i in ids if journal.claim(i, owner)]
-
-
-def _finish_many(journal: DeliveryJournal, rows: list[tuple[int, dict[str, Any]]]) -> None:
-    """The journal's batch finish (one transaction) when it has one, else one finish per row."""
-    if not rows:
-        return
-    many = getattr(journal, "finish_many", None)
-    if many is not None:
-        many(rows)
-        return
-    for delivery_id, record in rows:
-        journal.finish(delivery_id, **record)
-
-
-def _outcome(
-    job: Job,
-    status: str,
-    attempts: int = 0,
-    provider_message_id: str | None = None,
-    *,
-    error: str | None = None,
-) -> Outcome:
-    return Outcome(
-        delivery_id=job.delivery_id,
-        channel=job.channel.name,
-        type=job.channel.type,
-        recipient=job.recipient.address,
-        status=status,
-        attempts=attempts,
-        provider_message_id=provider_message_id,
-        error=redact(error) if error is not None else None,
-        fallback_for=job.fallback_for,
-    )
-
-
-def _silent_failure(job: Job, receipt: Receipt) -> str:
-    code = f" (HTTP {receipt.status_code})" if receipt.status_code else ""
-    return f"the {job.channel.type} adapter reported a failure without saying why{code}"
-
-
-def _receipt_for_exception(exc: Exception, config: ChannelConfig) -> Receipt:
-    """Network trouble is worth another try; anything else is a bug in the adapter."""
-    import httpx
-
-    detail = redact(" ".join(str(exc).split())) or type(exc).__name__  # one line, as printed
-    if isinstance(exc, TimeoutError | httpx.TimeoutException):
-        return Receipt(ok=False, error=f"timed out after {config.timeout:g} s", retryable=True)
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
-        return Receipt(ok=False, error=f"invalid request: {detail}")
-    if isinstance(exc, httpx.ConnectError | ConnectionRefusedError):
-        return Receipt(ok=False, error=f"could not connect: {detail}", retryable=True)
-    if isinstance(exc, httpx.TransportError | OSError):
-        return Receipt(ok=False, error=f"connection dropped: {detail}", retryable=True)
-    # The traceback is for -v; its text can quote a credential like any error message.
-    log.debug("%s adapter raised:\n%s", config.type, redact("".join(format_exception(exc))))
-    return Receipt(
-        ok=False,
-        error=f"internal error in {config.type} adapter: {type(exc).__name__}: {detail}",
-    )

@@ -16,13 +16,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from notify.model import ThreadRef
+from notify.model import DeliveryStatus, ThreadRef
 
-PENDING = "pending"
-IN_FLIGHT = "unknown"  # claimed by a run; stays `unknown` if that run dies mid-request
-SENT = "sent"
-FAILED = "failed"
-SKIPPED = "skipped"
+PENDING = DeliveryStatus.PENDING
+IN_FLIGHT = DeliveryStatus.UNKNOWN  # claimed by a run; stays `unknown` if that run dies mid-request
+SENT = DeliveryStatus.SENT
+FAILED = DeliveryStatus.FAILED
+SKIPPED = DeliveryStatus.SKIPPED
 FINAL_STATUSES = frozenset({SENT, SKIPPED})
 RETRYABLE_STATUSES = frozenset({PENDING, FAILED, IN_FLIGHT})
 

@@ -175,12 +175,12 @@ def test_exit_1_when_a_delivery_fails(workspace) -> None:  # type: ignore[no-unt
 
 
 def test_exit_130_when_interrupted(workspace, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    import notify.delivery.execute
+    import notify.delivery.service
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(notify.delivery.execute, "execute", interrupted)
+    monkeypatch.setattr(notify.delivery.service, "record_plan", interrupted)
     result = workspace.run(
         "send", "investigating", "--title", "Checkout errors", "--message", "Errors.", "--yes"
     )
@@ -191,12 +191,12 @@ def test_exit_130_when_interrupted(workspace, monkeypatch: pytest.MonkeyPatch) -
 def test_exit_3_for_a_bug_names_it_without_traceback(
     workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    import notify.delivery.execute
+    import notify.delivery.service
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(notify.delivery.execute, "execute", broken)
+    monkeypatch.setattr(notify.delivery.service, "record_plan", broken)
     args = ("send", "investigating", "--title", "T", "--message", "M", "--yes")
     result = workspace.run(*args)
     assert result.code == ExitCode.INTERNAL_ERROR

@@ -117,6 +117,14 @@ class FakeJournal:
         fields["thread_data"] = fields.get("thread_data") or {}
         self.set(delivery_id, owner=None, **fields)
 
+    # Journal's defaults: a row at a time (BatchJournal in test_dispatch_batches writes once).
+    def claim_many(self, delivery_ids: Sequence[int], owner: str) -> list[int]:
+        return [i for i in delivery_ids if self.claim(i, owner)]
+
+    def finish_many(self, outcomes: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        for delivery_id, fields in outcomes:
+            self.finish(delivery_id, **fields)
+
     def get_delivery(self, delivery_id: int) -> Delivery | None:
         row = self.rows.get(delivery_id)
         return dataclasses.replace(row) if row else None

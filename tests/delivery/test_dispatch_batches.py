@@ -407,7 +407,10 @@ def test_with_the_sqlite_journal(tmp_path: Any) -> None:
         journal.close()
 
     assert Counter(o.status for o in first) == Counter({"sent": 24, "failed": 1})
-    assert sorted(mail.sizes()) == [5, 10, 10, 1] or mail.sizes()[:3] == [10, 10, 5]
+    # The first run: 25 deliveries in requests of 10, 10 and 5 (workers may finish in any
+    # order); the second run: one request carrying the one failed delivery.
+    assert sorted(mail.sizes()[:3]) == [5, 10, 10]
+    assert mail.sizes()[3:] == [1]
     assert [d.status for d in stored if d] == ["sent"] * 3 + ["failed"] + ["sent"] * 21
     assert stored[0] is not None and stored[0].provider_message_id == f"customers-email/{people[0]}"
     assert Counter(o.status for o in again) == Counter({"skipped": 24, "sent": 1})

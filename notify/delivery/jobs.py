@@ -1,0 +1,93 @@
+"""What the dispatcher takes and gives back (jobs, outcomes), and the journal calls it makes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from notify.channels.base import DeliveryContext
+from notify.config.model import ChannelConfig
+from notify.journal.base import Delivery
+from notify.model import DeliveryStatus, Message, Recipient, ThreadRef
+from notify.secrets import redact
+
+
+@dataclass(slots=True)
+class Job:
+    """One planned delivery, ready to send: its journal row, channel and rendered message."""
+
+    delivery_id: int
+    channel: ChannelConfig
+    message: Message
+    recipient: Recipient
+    thread: ThreadRef
+    ctx: DeliveryContext  # the planner fills delivery_key etc.; `attempt` is set per attempt
+    fallback_for: int | None = None  # the delivery this one rescues
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of one job in this run."""
+
+    delivery_id: int
+    channel: str
+    type: str
+    recipient: str
+    status: DeliveryStatus  # sent | failed | skipped | unknown (pending: not attempted)
+    attempts: int = 0  # requests made in this run
+    provider_message_id: str | None = None
+    error: str | None = None  # one line, redacted
+    fallback_for: int | None = None
+    # Set (after on_done saw the failure) when a fallback delivery of this one went out.
+    rescued_by: int | None = None
+
+    @classmethod
+    def of(
+        cls,
+        job: Job,
+        status: DeliveryStatus,
+        attempts: int = 0,
+        provider_message_id: str | None = None,
+        *,
+        error: str | None = None,
+    ) -> Outcome:
+        """The outcome of `job`; `error` is redacted here."""
+        return cls(
+            delivery_id=job.delivery_id,
+            channel=job.channel.name,
+            type=job.channel.type,
+            recipient=job.recipient.address,
+            status=status,
+            attempts=attempts,
+            provider_message_id=provider_message_id,
+            error=redact(error) if error is not None else None,
+            fallback_for=job.fallback_for,
+        )
+
+
+FallbackFactory = Callable[[Job, str], list[Job]]
+"""(finally failed job, its error) -> jobs on the fallback channel, rows already journaled."""
+
+
+class DeliveryJournal(Protocol):
+    """The part of notify.journal.base.Journal the dispatcher uses."""
+
+    def claim(self, delivery_id: int, owner: str) -> bool: ...
+
+    def claim_many(self, delivery_ids: Sequence[int], owner: str) -> list[int]: ...
+
+    def finish(
+        self,
+        delivery_id: int,
+        *,
+        status: str,
+        attempts: int,
+        provider_message_id: str | None = None,
+        thread_data: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None: ...
+
+    def finish_many(self, outcomes: Sequence[tuple[int, dict[str, Any]]]) -> None: ...
+
+    def get_delivery(self, delivery_id: int) -> Delivery | None: ...

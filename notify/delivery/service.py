@@ -1,0 +1,210 @@
+"""The one way an update goes out: preflight, plan, dispatch. send, retry, demo and check use it.
+
+The CLI keeps to options, the confirmation prompt and output: it passes a `proceed` callback
+(shown what preflight checked, it may decline) and a progress bar as callbacks. Ctrl-C or
+SIGTERM while delivering stops the run the same way everywhere (`Interrupted`, exit 130).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from notify.delivery.dispatch import Dispatcher
+from notify.delivery.inputs import UpdateRequest
+from notify.delivery.plan import Plan, record_plan
+from notify.delivery.preflight import CheckedUpdate, preflight
+from notify.errors import Interrupted
+from notify.journal import run_owner
+from notify.journal.base import RETRYABLE_STATUSES
+from notify.model import DeliveryStatus
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from notify.config.model import Config
+    from notify.delivery.jobs import Outcome
+    from notify.journal.base import Delivery, Journal, Update
+    from notify.render.templates import TemplateSet
+
+
+class Progress(Protocol):
+    """What a run reports while it delivers (the CLI draws a progress bar from it)."""
+
+    def planned(self, count: int) -> None:
+        """`count` deliveries are about to be sent (not counting those settled earlier)."""
+
+    def done(self, outcome: Outcome) -> None:
+        """One delivery is settled: sent, failed, skipped, or left pending or unknown."""
+
+
+ProgressFactory = Callable[[], AbstractContextManager[Progress]]
+"""Entered once the user said yes, left when the run is over (a bar shows only meanwhile)."""
+
+
+# No generated repr: asyncio.run reprs its finished main task, result included (CPython 3.11's
+# Runner passes its SIGINT handler, which holds the task, through signal's enum lookup), and a
+# full repr of 100,000 deliveries took 10 s and 800 MB.
+@dataclass(repr=False)
+class UpdateResult:
+    """What happened to one update's deliveries."""
+
+    checked: CheckedUpdate
+    update_number: int
+    outcomes: list[Outcome]
+
+    @property
+    def undelivered(self) -> list[Outcome]:
+        """Primary deliveries that failed without a fallback rescuing them."""
+        return [
+            o
+            for o in self.outcomes
+            if o.status in (DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN)
+            and o.fallback_for is None
+            and o.rescued_by is None
+        ]
+
+
+def send_update(
+    request: UpdateRequest,
+    config: Config,
+    templates: TemplateSet,
+    journal: Journal | None,
+    *,
+    open_journal: Callable[[], Journal] | None = None,
+    proceed: Callable[[CheckedUpdate], bool] | None = None,
+    progress: ProgressFactory | None = None,
+    owner: str | None = None,
+    now: datetime | None = None,
+) -> UpdateResult | None:
+    """Check `request` against every selected channel, then record and deliver it.
+
+    `journal` is only read by preflight (None: none exists yet); the update is recorded in it,
+    or, when there was none, in `open_journal()`, created only once everything checked out.
+    `proceed` is shown the checked update first and may decline. Returns None when nothing was
+    sent: a dry run (which never sends), or `proceed` declined.
+    """
+    checked = preflight(request, config, templates, journal, now=now)
+    go_on = proceed(checked) if proceed is not None else True
+    if request.dry_run or not go_on:
+        return None
+    if journal is None:
+        if open_journal is None:
+            raise ValueError("send_update needs a journal to record the update in")
+        journal = open_journal()
+    return deliver(checked, config, journal, progress=progress, owner=owner)
+
+
+def retry_update(
+    update: Update,
+    config: Config,
+    templates: TemplateSet,
+    journal: Journal,
+    *,
+    progress: ProgressFactory | None = None,
+    owner: str | None = None,
+) -> UpdateResult:
+    """Finish what earlier runs left of `update`: rendered again from what it recorded, and sent
+    where it has not gone out yet."""
+    request = UpdateRequest(template=update.template, incident=update.incident_id, key=update.key)
+    result = send_update(request, config, templates, journal, progress=progress, owner=owner)
+    assert result is not None  # not a dry run, nothing to decline
+    return result
+
+
+def unfinished_updates(
+    journal: Journal, *, incident: str | None = None, key: str | None = None
+) -> list[tuple[Update, int]]:
+    """The updates `retry` would finish, oldest first, each with how many of its deliveries are
+    not sent or skipped yet (pending, failed, or unknown)."""
+    left: Counter[int] = Counter()
+    incidents: set[str] = set()
+    for row in journal.deliveries(incident_id=incident, statuses=RETRYABLE_STATUSES):
+        left[row.update_id] += 1
+        incidents.add(row.incident_id)
+    updates = sorted(
+        (
+            u
+            for incident_id in incidents  # one query per incident
+            for u in journal.updates(incident_id)
+            if u.id in left and (key is None or u.key == key)
+        ),
+        key=lambda u: u.id,  # oldest first, as they were sent
+    )
+    return [(u, left[u.id]) for u in updates]
+
+
+def deliver(
+    checked: CheckedUpdate,
+    config: Config,
+    journal: Journal,
+    *,
+    progress: ProgressFactory | None = None,
+    owner: str | None = None,
+) -> UpdateResult:
+    """Record the update and its deliveries, then send everything not already sent."""
+    if owner is None:
+        owner = run_owner()
+    shown = progress() if progress is not None else nullcontext(None)
+    try:
+        with shown as bar, _sigterm_as_interrupt():
+            update, rows = record_plan(checked, journal)
+            return asyncio.run(_dispatch(checked, config, journal, update, rows, owner, bar))
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted during update {checked.key!r}",
+            hint="The journal says what went out (`notify log`); `notify retry` finishes the rest "
+            "without sending anything twice.",
+        ) from None
+
+
+async def _dispatch(
+    checked: CheckedUpdate,
+    config: Config,
+    journal: Journal,
+    update: Update,
+    rows: list[Delivery],
+    owner: str,
+    progress: Progress | None,
+) -> UpdateResult:
+    from notify.delivery.transport import shared_client
+
+    async with shared_client() as http:
+        plan = Plan(checked, config, journal, update, http)
+        jobs, settled = plan.jobs(rows)
+        rows.clear()  # the jobs hold what is needed; 100,000 journal rows need not stay alive
+        on_done = progress.done if progress is not None else None
+        if progress is not None:
+            progress.planned(len(jobs))
+            for outcome in settled:
+                progress.done(outcome)
+        dispatcher = Dispatcher(journal, owner=owner, fallback=plan.fallback, on_done=on_done)
+        try:
+            outcomes = await dispatcher.run(jobs)
+        finally:
+            for channel in plan.channels():
+                await channel.adapter.close()
+        return UpdateResult(checked, update.number, settled + outcomes)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a CI job cancelled) stops like Ctrl-C: in-flight stays unknown, the rest pending."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
