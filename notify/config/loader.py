@@ -18,11 +18,12 @@ from notify.config.envvars import expand_tree
 from notify.config.fields import describe
 from notify.config.model import ChannelConfig, Config
 from notify.config.problems import Problems, did_you_mean, fail, suggest
+from notify.config.schedule import check_schedule
 from notify.config.yamlsource import PathKey, parse
 from notify.errors import ConfigError, Location
 from notify.journal.locations import is_url, shown
 
-TOP_KEYS = ("version", "organization", "journal", "templates", "timezone", "channels", "groups")
+TOP_KEYS = ("version", "organization", "journal", "templates", "timezone", "channels", "groups", "schedule")
 DEFAULT_CONFIG = "channels.yaml"
 DEFAULT_JOURNAL = Path(".notify") / "journal.db"
 _INIT_HINT = "run `notify init` to write a starter channels.yaml, or pass --config FILE"
@@ -144,7 +145,13 @@ def _validate(
         groups=_groups(data, names, problems),
         timezone=_timezone(data, problems),
         version=1,
+        schedule=check_schedule(data, problems, names, _group_names(data)),
     )
+
+
+def _group_names(data: dict[str, Any]) -> list[str]:
+    groups = data.get("groups")
+    return [str(name) for name in groups] if isinstance(groups, dict) else []
 
 
 def _text(data: dict[str, Any], key: str, problems: Problems, path: PathKey = ()) -> str | None:

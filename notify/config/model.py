@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from notify.channels.base import Channel
+    from notify.config.schedule import Schedule
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Config:
     groups: dict[str, list[str]] = field(default_factory=dict)
     timezone: str = "UTC"  # times in templates are shown in this zone (IANA name)
     version: int = 1
+    schedule: Schedule | None = None  # `schedule:`: what `notify tick` does
 
     def select(self, names: list[str] | None) -> list[ChannelConfig]:
         """Channels named directly or through groups (in config order); all enabled ones if none.

@@ -84,6 +84,20 @@ class Delivery:
     updated_at: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduledAction:
+    """What `notify tick` did about one due moment: unique per (kind, incident, update, slot)."""
+
+    kind: str  # reminder, overdue, maintenance-reminder, maintenance-started, ...
+    incident_id: str
+    update_number: int  # the update that set the moment up (its --next-update, window, ...)
+    slot: str  # which of its moments ("24h" before a window; "" when it has one)
+    due_at: str  # ISO 8601, UTC
+    status: str  # sent | failed | skipped
+    key: str = ""  # the key of the update it went out as ("" when skipped before sending)
+    created_at: str = ""
+
+
 @dataclass(frozen=True)
 class JournalInfo:
     """What `notify check` says about a journal."""
@@ -209,6 +223,16 @@ class Journal(ABC):
     @abstractmethod
     def thread(self, incident_id: str, channel: str, recipient: str) -> ThreadRef:
         """Thread data of this incident's earlier *sent* deliveries on this channel/recipient."""
+
+    # scheduled actions (`notify tick`)
+    @abstractmethod
+    def record_action(self, action: ScheduledAction) -> bool:
+        """Record what became of a due moment, once: True when this call recorded it, False
+        when its (kind, incident, update, slot) was recorded already (that record stays)."""
+
+    @abstractmethod
+    def actions(self, incident_id: str | None = None) -> list[ScheduledAction]:
+        """The recorded actions (of one incident, or all), oldest first."""
 
     # provider sessions (Bluesky): small JSON values, never printed
     @abstractmethod

@@ -27,10 +27,11 @@ from notify.journal.base import (
     JournalContents,
     JournalInfo,
     PlannedDelivery,
+    ScheduledAction,
     Update,
 )
 from notify.journal.owners import claim_abandoned
-from notify.journal.postgres import copying, state
+from notify.journal.postgres import actions, copying, state
 from notify.journal.postgres import rows as records
 from notify.journal.postgres.connection import connect, journal_failed
 from notify.journal.postgres.migrations import migrate, schema_step
@@ -295,6 +296,16 @@ class PostgresJournal(Journal):
         if not history:
             return ThreadRef()
         return ThreadRef(root=history[0], previous=history[-1], history=history)
+
+    # scheduled actions
+
+    def record_action(self, action: ScheduledAction) -> bool:
+        with self._use() as conn:
+            return actions.record_action(conn, action)
+
+    def actions(self, incident_id: str | None = None) -> list[ScheduledAction]:
+        with self._use() as conn:
+            return actions.actions(conn, incident_id)
 
     # provider sessions
 

@@ -89,6 +89,24 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        3,
+        "scheduled actions: what notify tick did, once per (kind, incident, update, slot)",
+        """
+        CREATE TABLE scheduled_actions (
+            kind TEXT NOT NULL,
+            incident_id TEXT NOT NULL,
+            update_number INTEGER NOT NULL,  -- the update that set it up
+            slot TEXT NOT NULL DEFAULT '',
+            due_at TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('sent', 'failed', 'skipped')),
+            key TEXT NOT NULL DEFAULT '',  -- the update it went out as ('' when skipped)
+            created_at TEXT NOT NULL,
+            seq BIGINT GENERATED ALWAYS AS IDENTITY,  -- insertion order (SQLite's rowid)
+            PRIMARY KEY (kind, incident_id, update_number, slot)
+        );
+        """,
+    ),
 ]
 
 LATEST = max(number for number, _, _ in MIGRATIONS)

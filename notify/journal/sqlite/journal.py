@@ -25,6 +25,7 @@ from notify.journal.base import (
     JournalContents,
     JournalInfo,
     PlannedDelivery,
+    ScheduledAction,
     Update,
 )
 from notify.journal.owners import claim_abandoned
@@ -287,6 +288,29 @@ class SqliteJournal(Journal):
         if not history:
             return ThreadRef()
         return ThreadRef(root=history[0], previous=history[-1], history=history)
+
+    # scheduled actions
+
+    def record_action(self, action: ScheduledAction) -> bool:
+        values = {f: getattr(action, f) for f in ScheduledAction.__slots__}
+        values["created_at"] = action.created_at or utcnow_iso()
+        with self._tx(write=True) as conn:
+            # The primary key decides: of several ticks recording one moment, the first wins.
+            conflict = "ON CONFLICT (kind, incident_id, update_number, slot) DO NOTHING"
+            columns = ", ".join(values)
+            marks = ", ".join("?" for _ in values)
+            sql = f"INSERT INTO scheduled_actions ({columns}) VALUES ({marks}) {conflict}"
+            return conn.execute(sql, tuple(values.values())).rowcount == 1
+
+    def actions(self, incident_id: str | None = None) -> list[ScheduledAction]:
+        sql = "SELECT * FROM scheduled_actions"
+        params: tuple[str, ...] = ()
+        if incident_id is not None:
+            sql += " WHERE incident_id = ?"
+            params = (incident_id,)
+        with self._tx() as conn:
+            rows = conn.execute(sql + " ORDER BY created_at, rowid", params).fetchall()
+        return [ScheduledAction(**dict(row)) for row in rows]
 
     # provider sessions
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from tests.journal.contract.claims import ClaimsContract
 from tests.journal.contract.records import RecordsContract
+from tests.journal.contract.schedule import ScheduleContract
 from tests.journal.contract.state import StateContract
 
 __all__ = ["JournalContract"]
 
 
-class JournalContract(RecordsContract, ClaimsContract, StateContract):
-    """Incidents, updates, deliveries and threads; claims and races; sessions and opt-outs."""
+class JournalContract(RecordsContract, ClaimsContract, StateContract, ScheduleContract):
+    """Incidents, updates, deliveries and threads; claims and races; sessions and opt-outs;
+    scheduled actions."""
