@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
 
 
@@ -128,3 +129,51 @@ class SessionStore(Protocol):
     def get(self, key: str) -> dict[str, Any] | None: ...
 
     def set(self, key: str, value: dict[str, Any]) -> None: ...
+
+
+COMPONENT_STATUSES = (
+    "operational",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+    "under_maintenance",
+)
+"""A component's status: Atlassian Statuspage's value set, which status pages and their JSON use."""
+
+
+_BY_IMPACT = {"major": "partial_outage", "critical": "major_outage"}
+
+
+def component_status_for(update_status: str | None, impact: str | None) -> str | None:
+    """The status an update gives a component it names (CONTRACT.md): impact none or minor ->
+    degraded_performance, major -> partial_outage, critical -> major_outage; maintenance in
+    progress -> under_maintenance; resolved or completed -> operational. None for maintenance
+    only announced: the component keeps its status until the window starts."""
+    if update_status in ("resolved", "completed"):
+        return "operational"
+    if update_status == "in_progress":
+        return "under_maintenance"
+    if update_status == "scheduled":
+        return None
+    return _BY_IMPACT.get(impact or "", "degraded_performance")
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """One part of the service that status pages list (`components:` in channels.yaml)."""
+
+    name: str
+    group: str | None = None  # shown under this heading; None: on its own
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """What channels.yaml says besides the channels, for adapters that publish whole pages from
+    the journal (the status site): the organization, its time zone, its components and the
+    templates folders (which may override the pages' own templates)."""
+
+    organization: Mapping[str, Any] = field(default_factory=dict)
+    timezone: str = "UTC"
+    components: tuple[Component, ...] = ()
+    template_dirs: tuple[Path, ...] = ()

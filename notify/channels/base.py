@@ -70,10 +70,13 @@ __all__ = [
 if TYPE_CHECKING:
     import httpx
 
+    from notify.journal.base import Journal
+    from notify.model import Workspace
+
 Part = Literal["short", "body"]
 """`short`: one plain text for SMS and social posts. `body`: subject + Markdown body (chat)."""
 
-Format = Literal["plain", "email", "slack", "telegram", "discord", "teams", "webhook"]
+Format = Literal["plain", "email", "slack", "telegram", "discord", "teams", "webhook", "html"]
 """The format `body`/`short` is converted to for a channel type (see notify.render.formats)."""
 
 
@@ -115,6 +118,10 @@ class DeliveryContext:
     org: Mapping[str, Any]  # organization.* from channels.yaml
     delivery_key: str  # stable per (update, channel, recipient): derive idempotency keys from it
     attempt: int = 1
+    # For adapters that publish the whole history (the status site): the journal, read only (the
+    # update being delivered is already in it), and what channels.yaml says besides channels.
+    journal: Journal | None = None
+    workspace: Workspace | None = None
 
 
 class ChannelCheckError(Exception):
@@ -194,6 +201,13 @@ class Channel(ABC):
 
     def validate_recipient(self, recipient: Recipient) -> str | None:
         """None when the address is valid for this type, else what is wrong and how to fix it."""
+        return None
+
+    def preflight(self) -> str | None:
+        """A problem that must stop the whole send before anything leaves on any channel (a
+        folder that cannot be written), with how to fix it; None when there is none. Called for
+        every selected channel before the first message; it may look at this machine, never at
+        the network."""
         return None
 
     @abstractmethod

@@ -33,6 +33,8 @@ BUILTIN_TYPES: dict[str, str] = {
     "bluesky": "notify.channels.bluesky:BlueskyChannel",
     "x": "notify.channels.x:XChannel",
     "webhook": "notify.channels.webhook:WebhookChannel",
+    "site": "notify.channels.site:SiteChannel",
+    "statuspage": "notify.channels.statuspage:StatuspageChannel",
 }
 
 

@@ -16,9 +16,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-FieldKind = Literal["str", "int", "float", "bool", "list", "dict", "str_or_list", "url"]
+FieldKind = Literal["str", "int", "float", "bool", "list", "dict", "str_or_list", "url", "path"]
 """How a setting is typed in channels.yaml. `str_or_list` is a list of strings, or one string
-(`to: a@b.c`, or a path to an audience file); `url` is a string starting with http:// or https://."""
+(`to: a@b.c`, or a path to an audience file); `url` is a string starting with http:// or https://;
+`path` is a file or folder, written relative to channels.yaml and handed to the adapter absolute."""
 
 
 @dataclass(frozen=True)

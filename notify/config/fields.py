@@ -49,7 +49,7 @@ def coerce(spec: Field, value: Any, *, from_env: bool = False) -> Any:
     a number is expected (and "true" where a flag is).
     """
     kind = spec.kind
-    if kind in ("str", "url"):
+    if kind in ("str", "url", "path"):
         text = _text(spec, value)
         if kind == "url":
             _check_url(spec, text)

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from notify.config.channelcheck import NAME_HINT, NAME_PATTERN, check_channels
+from notify.config.components import check_components
 from notify.config.envvars import expand_tree
 from notify.config.fields import describe
 from notify.config.model import ChannelConfig, Config
@@ -23,7 +24,17 @@ from notify.config.yamlsource import PathKey, parse
 from notify.errors import ConfigError, Location
 from notify.journal.locations import is_url, shown
 
-TOP_KEYS = ("version", "organization", "journal", "templates", "timezone", "channels", "groups", "schedule")
+TOP_KEYS = (
+    "version",
+    "organization",
+    "journal",
+    "templates",
+    "timezone",
+    "components",
+    "channels",
+    "groups",
+    "schedule",
+)
 DEFAULT_CONFIG = "channels.yaml"
 DEFAULT_JOURNAL = Path(".notify") / "journal.db"
 _INIT_HINT = "run `notify init` to write a starter channels.yaml, or pass --config FILE"
@@ -145,6 +156,7 @@ def _validate(
         groups=_groups(data, names, problems),
         timezone=_timezone(data, problems),
         version=1,
+        components=check_components(data, problems),
         schedule=check_schedule(data, problems, names, _group_names(data)),
     )
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from notify.model import Component, Workspace
+
 if TYPE_CHECKING:
     from notify.channels.base import Channel
     from notify.config.schedule import Schedule
@@ -78,7 +80,17 @@ class Config:
     groups: dict[str, list[str]] = field(default_factory=dict)
     timezone: str = "UTC"  # times in templates are shown in this zone (IANA name)
     version: int = 1
+    components: list[Component] = field(default_factory=list)  # `components:`, in file order
     schedule: Schedule | None = None  # `schedule:`: what `notify tick` does
+
+    def workspace(self) -> Workspace:
+        """What adapters that publish whole pages get besides their own settings."""
+        return Workspace(
+            organization=dict(self.organization),
+            timezone=self.timezone,
+            components=tuple(self.components),
+            template_dirs=tuple(self.template_dirs),
+        )
 
     def select(self, names: list[str] | None) -> list[ChannelConfig]:
         """Channels named directly or through groups (in config order); all enabled ones if none.

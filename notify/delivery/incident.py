@@ -11,13 +11,14 @@ import re
 import secrets as pyrandom
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from notify.delivery.inputs import UpdateRequest
 from notify.errors import InputError
 from notify.journal.base import Incident, Update
+from notify.model import component_status_for
 
 if TYPE_CHECKING:
     from notify.journal.base import Journal
@@ -92,9 +93,12 @@ class StoredInputs:
     to: tuple[str, ...]
     tags: tuple[str, ...]
     at: str | None  # when the update was drafted, ISO 8601
+    # The status this update gives each component (the journal's history of the components).
+    component_statuses: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The journal's `Update.context` (its keys are read back by `replay_request`)."""
+        extra = {"component_statuses": dict(self.component_statuses)}
         return {
             "title": self.title,
             "message": self.message,
@@ -105,6 +109,7 @@ class StoredInputs:
             "to": list(self.to),
             "tags": list(self.tags),
             "at": self.at,
+            **(extra if self.component_statuses else {}),
         }
 
 
@@ -122,6 +127,7 @@ def replay_request(request: UpdateRequest, update: Update) -> UpdateRequest:
         vars=dict(stored.get("vars") or {}),
         impact=stored.get("impact"),
         components=list(stored.get("components") or []),
+        component_statuses=dict(stored.get("component_statuses") or {}),
         next_update=timedelta(seconds=seconds) if seconds else None,
         to=list(stored.get("to") or request.to),
         tags=list(stored.get("tags") or request.tags),
@@ -157,6 +163,8 @@ class UpdateDraft:
             "next_update_at": iso(self.next_update_at),
             "key": self.key,
             "template": self.template,
+            "component_statuses": dict(self.inputs.component_statuses),
+            "maintenance": maintenance_window(self.request.vars),
         }
 
     def template_context(self, org: Mapping[str, Any]) -> dict[str, Any]:
@@ -221,6 +229,7 @@ def draft_update(
         to=tuple(request.to),
         tags=tuple(request.tags),
         at=iso(now),
+        component_statuses=component_statuses(request, incident),
     )
     return UpdateDraft(
         request=request,
@@ -237,6 +246,41 @@ def draft_update(
         template=template.name,
         inputs=inputs,
     )
+
+
+def component_statuses(request: UpdateRequest, incident: Incident) -> dict[str, str]:
+    """The status this update gives each component (CONTRACT.md): each named with --component
+    follows the update (`component_status_for`) unless NAME=STATUS set it. An update naming
+    none moves the incident's components when it ends or starts a maintenance, or changes the
+    impact; otherwise they keep their status (so a NAME=STATUS set earlier stays)."""
+    status, impact = incident.status, incident.impact
+    explicit = request.component_statuses
+    if request.components:
+        chosen = {
+            n: explicit.get(n) or component_status_for(status, impact) for n in request.components
+        }
+        return {name: value for name, value in chosen.items() if value}
+    if explicit:  # a re-run of an update that recorded them: as recorded
+        return dict(explicit)
+    if status in ("resolved", "completed", "in_progress") or request.impact:
+        follows = component_status_for(status, impact)
+        return {name: follows for name in incident.components} if follows else {}
+    return {}
+
+
+def maintenance_window(variables: Mapping[str, Any]) -> dict[str, str] | None:
+    """A maintenance window given as times (`--set window_start=... window_end=...`, ISO 8601),
+    as adapters get it: {"starts_at", "ends_at"} in UTC; None when not given as times."""
+    found = {}
+    for key, name in (("window_start", "starts_at"), ("window_end", "ends_at")):
+        value = variables.get(key)
+        try:
+            moment = parse_iso(value) if isinstance(value, str) else value
+        except ValueError:  # free text ("Sunday night"): shown by templates as written
+            moment = None
+        if isinstance(moment, datetime) and moment.tzinfo is not None:
+            found[name] = iso(moment) or ""
+    return found or None
 
 
 def _resolve_incident(

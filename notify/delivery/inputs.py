@@ -5,6 +5,7 @@ Every problem is an InputError naming the option and how to write it correctly.
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from notify.errors import InputError, Location
+from notify.model import COMPONENT_STATUSES
 
 IMPACTS = ("none", "minor", "major", "critical")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -30,7 +32,9 @@ class UpdateRequest:
     message: str = ""
     vars: dict[str, Any] = field(default_factory=dict)
     impact: str | None = None
-    components: list[str] = field(default_factory=list)
+    components: list[str] = field(default_factory=list)  # names, as --component gave them
+    # --component NAME=STATUS: the status set explicitly (the others follow from the update)
+    component_statuses: dict[str, str] = field(default_factory=dict)
     next_update: timedelta | None = None
     to: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
@@ -76,6 +80,7 @@ def build_request(
         raise InputError(
             "--key is empty", hint="Give a non-empty key, like the incident ID and update number."
         )
+    names, explicit = parse_components(components)
     return UpdateRequest(
         template=template,
         incident=incident,
@@ -83,7 +88,8 @@ def build_request(
         message=read_message(message, message_file),
         vars=variables,
         impact=impact,
-        components=[c.strip() for c in components if c.strip()],
+        components=names,
+        component_statuses=explicit,
         next_update=parse_duration(next_update) if next_update else None,
         to=list(to),
         tags=list(tags),
@@ -91,6 +97,31 @@ def build_request(
         dry_run=dry_run,
         locale=locale,
     )
+
+
+def parse_components(given: tuple[str, ...] | list[str]) -> tuple[list[str], dict[str, str]]:
+    """--component values: NAME, or NAME=STATUS with one of Statuspage's component statuses.
+    Returns the names in order (each once) and the statuses set explicitly."""
+    names: list[str] = []
+    explicit: dict[str, str] = {}
+    for item in given:
+        name, sep, status = item.partition("=")
+        name, status = name.strip(), status.strip()
+        if not name:
+            continue
+        if sep:
+            if status not in COMPONENT_STATUSES:
+                close = difflib.get_close_matches(status, COMPONENT_STATUSES, n=1)
+                guess = f"Did you mean {close[0]!r}? " if close else ""
+                raise InputError(
+                    f"--component {item!r}: {status!r} is not a component status",
+                    hint=f"{guess}Use NAME or NAME=STATUS, STATUS one of "
+                    f"{', '.join(COMPONENT_STATUSES)}.",
+                )
+            explicit[name] = status
+        if name not in names:
+            names.append(name)
+    return names, explicit
 
 
 def read_message(message: str | None, message_file: str | None) -> str:

@@ -80,6 +80,7 @@ class Plan:
         self._http = http
         self._incident = incident_json(checked.draft.incident)
         self._update = checked.draft.update_json()
+        self._workspace = config.workspace()  # for adapters that publish pages (the site)
         self._stores: dict[str, JournalSessionStore] = {}  # one per channel, not per delivery
         self._by_target = {(r.channel.name, r.recipient.address): r for r in checked.deliveries}
         for rendered_list in checked.fallbacks.values():
@@ -168,6 +169,8 @@ class Plan:
             update=self._update,
             org=self._config.organization,
             delivery_key=delivery_key(self._checked.key, channel.name, rendered.recipient.address),
+            journal=self._journal,
+            workspace=self._workspace,
         )
         return Job(
             delivery_id=row.id,

@@ -6,6 +6,7 @@ its channel's limit, an invalid recipient) is raised before the first message le
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -20,7 +21,7 @@ from notify.delivery.selection import (
     select_channels,
     tagged_recipients,
 )
-from notify.errors import PreflightError
+from notify.errors import InputError, PreflightError
 from notify.model import Length, Message, Recipient
 
 if TYPE_CHECKING:
@@ -70,6 +71,8 @@ def preflight(
 ) -> CheckedUpdate:
     """Resolve the incident and update, render every selected channel (and every channel its
     fallbacks may reach), and check it all. `journal` is only read (None: nothing sent yet)."""
+    if request.components and not request.key:  # a replayed --key keeps what it recorded
+        check_components(request.components, config)
     draft = draft_update(request, templates, journal, now=now)
     request = draft.request  # under an existing --key, what was recorded then
     selected = select_channels(config, request.to)
@@ -85,10 +88,15 @@ def preflight(
             checked.tagged[channel.name] = selection
         tags_seen |= renderer.tags_seen
         checked.skipped_rows += skipped_rows(channel.adapter.settings)
-    for channel in fallback_channels(selected, config):
+    fallbacks = fallback_channels(selected, config)
+    for channel in fallbacks:
         renderer = _ChannelRenderer(channel, request, templates, draft, base_context, problems)
         checked.fallbacks[channel.name] = renderer.render_all(journal)
         checked.skipped_rows += skipped_rows(channel.adapter.settings)
+    for channel in [*selected, *fallbacks]:  # this machine's side: a folder that can't be written
+        problem = channel.adapter.preflight()
+        if problem:
+            problems.append(problem)
     check_tags(request.tags, checked.tagged, tags_seen)
     if problems:
         more = (
@@ -98,6 +106,19 @@ def preflight(
         )
         raise PreflightError(problems[0] + more)
     return checked
+
+
+def check_components(names: list[str], config: Config) -> None:
+    """With `components:` declared, every --component must name one of them (exit 2)."""
+    declared = [c.name for c in config.components]
+    unknown = [n for n in names if declared and n not in declared]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], declared, n=1)
+        guess = f"Did you mean {close[0]!r}? " if close else ""
+        raise InputError(
+            f"--component {unknown[0]!r} is not a component of channels.yaml",
+            hint=f"{guess}Components: {', '.join(declared)} (add it under `components:`).",
+        )
 
 
 _Fitted = tuple[Message, Length | None, bool]  # the message as sent, its length, truncated

@@ -45,6 +45,13 @@ def to_email_html(
     return document(body, subject=clean_subject(subject), org=org, link=link, lang=lang)
 
 
+def to_page_html(md: str) -> str:
+    """An HTML fragment for a web page (the status site), styled by the page, not inline."""
+    from notify.render.html import PageHtmlWriter
+
+    return _convert(md, PageHtmlWriter())
+
+
 def to_slack(md: str) -> str:
     """Slack mrkdwn."""
     from notify.render.writers import SlackWriter
@@ -109,6 +116,14 @@ def build_message(
             text=to_plain(parts.text),
             subject=subject,
             html=to_email_html(parts.text, subject=subject, org=org, link=link),
+            status=status,
+            link=link,
+        )
+    if spec_format == "html":  # a web page's entry: plain text (lengths, previews) and HTML
+        return Message(
+            text=to_plain(parts.text),
+            subject=subject,
+            html=to_page_html(parts.text),
             status=status,
             link=link,
         )

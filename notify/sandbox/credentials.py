@@ -35,3 +35,5 @@ class Credentials:
     sendgrid_api_key: str = "SG.sandbox-sendgrid-key"
     smtp_username: str = "status@sandbox.test"
     smtp_password: str = "sandbox-smtp-password"
+    statuspage_api_key: str = "sandbox-statuspage-api-key"
+    statuspage_page_id: str = "sbxpage00001"

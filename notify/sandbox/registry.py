@@ -28,6 +28,9 @@ EMULATORS: dict[str, str] = {
     "bluesky": "notify.sandbox.bluesky:BlueskyEmulator",
     "x": "notify.sandbox.x:XEmulator",
     "webhook": "notify.sandbox.webhook:WebhookEmulator",
+    "statuspage": "notify.sandbox.statuspage:StatuspageEmulator",
+    "site": "notify.sandbox.sitehost:SiteHostEmulator",
+    "example": "notify.sandbox.sitehost:ExamplePageEmulator",
 }
 
 

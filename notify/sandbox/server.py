@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +149,15 @@ class Sandbox:
             offered = [p for p, e in self.emulators.items() if e.webhook_path(creds, name)]
             raise ValueError(f"{provider!r} has no webhook URL; one of: {', '.join(offered)}")
         return url
+
+    def serve_site(self, folder: Path) -> str:
+        """Serve a site channel's folder under /site/ (the demo's, a test's); its URL."""
+        from notify.sandbox.sitehost import SiteHostEmulator
+
+        host = self._emulator("site")
+        assert isinstance(host, SiteHostEmulator)
+        self._loop.call(lambda: host.serve(folder))
+        return self.base_url("site")
 
     # -- knobs (applied on the loop, so state is only ever mutated there) ---------------------
 

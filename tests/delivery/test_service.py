@@ -168,13 +168,21 @@ def test_what_an_update_records_renders_it_again(templates: TemplateSet) -> None
     stored = draft.inputs.to_json()
     assert list(stored) == [
         "title", "message", "vars", "impact", "components", "next_update_seconds", "to", "tags",
-        "at",
+        "at", "component_statuses",
     ]  # fmt: skip
     assert stored["at"] == "2026-11-22T09:30:00Z" and stored["next_update_seconds"] == 1800
+    # the component's status history: a major incident puts what it names in partial outage
+    assert stored["component_statuses"] == {"Checkout": "partial_outage"}
     recorded = Update(1, draft.incident.id, 1, "k-1", draft.template, "investigating", "", "")
     recorded.context = stored
     replayed = replay_request(request(title=None, message="something else", key="k-1"), recorded)
-    assert replayed == UpdateRequest(**{**asdict(asked), "incident": draft.incident.id})
+    assert replayed == UpdateRequest(
+        **{
+            **asdict(asked),
+            "incident": draft.incident.id,
+            "component_statuses": {"Checkout": "partial_outage"},  # as recorded, not re-derived
+        }
+    )
     assert draft.update_json() == {
         "number": 1,
         "status": "investigating",
@@ -183,4 +191,6 @@ def test_what_an_update_records_renders_it_again(templates: TemplateSet) -> None
         "next_update_at": "2026-11-22T10:00:00Z",
         "key": "k-1",
         "template": "investigating",
+        "component_statuses": {"Checkout": "partial_outage"},
+        "maintenance": None,
     }

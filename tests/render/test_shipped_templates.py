@@ -36,6 +36,8 @@ CHANNELS = {  # type -> (part, format), as the adapters declare them
     "discord": ("body", "discord"),
     "telegram": ("body", "telegram"),
     "webhook": ("body", "webhook"),
+    "site": ("body", "html"),  # its own `site` block: the status site's entry
+    "statuspage": ("body", "webhook"),  # its own `statuspage` block
 }
 TITLE = "Payments API errors"
 MESSAGE = (

@@ -34,7 +34,7 @@ def test_every_channel_the_sandbox_offers_passes_notify_check(tmp_path: Path) ->
     config.write_text(config_text(every_channel(WHERE)), encoding="utf-8")
     result = invoke(["--config", str(config), "check"])
     assert result.code == 0, result.output
-    assert "12 channel(s), 12 enabled" in " ".join(result.output.split())
+    assert "14 channel(s), 14 enabled" in " ".join(result.output.split())
 
 
 def test_every_channel_is_one_per_kind_of_entry_email_first() -> None:
@@ -43,7 +43,7 @@ def test_every_channel_is_one_per_kind_of_entry_email_first() -> None:
     assert {"sandbox-sms", "sandbox-sendgrid", "sandbox-slack", "sandbox-slack-webhook"} <= set(
         names
     )
-    assert len(names) == len(set(names)) == 12
+    assert len(names) == len(set(names)) == 14
 
 
 def test_channel_takes_the_emulators_entry_and_changes_only_what_it_is_given() -> None:
