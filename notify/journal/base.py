@@ -120,6 +120,7 @@ class JournalContents:
     deliveries: list[Delivery] = field(default_factory=list)  # by id
     sessions: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)  # kv rows
     suppressions: list[tuple[str, str, str, str]] = field(default_factory=list)
+    actions: list[ScheduledAction] = field(default_factory=list)  # oldest first
 
     def counts(self) -> dict[str, int]:
         return {
@@ -128,6 +129,7 @@ class JournalContents:
             "deliveries": len(self.deliveries),
             "sessions": len(self.sessions),
             "suppressions": len(self.suppressions),
+            "actions": len(self.actions),
         }
 
 

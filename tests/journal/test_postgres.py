@@ -20,6 +20,7 @@ import pytest
 from notify import secrets
 from notify.errors import JournalError
 from notify.journal import Journal, JournalContents, PlannedDelivery, open_journal, run_owner
+from notify.journal.base import ScheduledAction
 from notify.journal.owners import FOREIGN_CLAIM_TTL
 from notify.journal.postgres.journal import PostgresJournal
 from notify.journal.postgres.migrations import LATEST, MIGRATIONS
@@ -245,6 +246,9 @@ def _a_journal_with_everything(journal: Journal) -> None:
     journal.kv_set("status-bsky:session", {"did": "did:plc:abc"})
     journal.suppress("*", "angry@example.com", "asked by email")
     journal.suppress("customers-sms", "+14155550199", "replied STOP")
+    journal.record_action(
+        ScheduledAction("reminder", INCIDENT_ID, 2, "", "2026-11-22T18:30:00Z", "sent", "k2-r")
+    )
 
 
 def _without_ids(contents: JournalContents) -> Any:
@@ -260,7 +264,14 @@ def _without_ids(contents: JournalContents) -> Any:
         for d in contents.deliveries
     ]
     updates = [{**asdict(u), "id": None} for u in contents.updates]
-    return contents.incidents, updates, deliveries, contents.sessions, contents.suppressions
+    return (
+        contents.incidents,
+        updates,
+        deliveries,
+        contents.sessions,
+        contents.suppressions,
+        contents.actions,
+    )
 
 
 def test_a_copy_sqlite_to_postgresql_and_back_keeps_everything(
@@ -275,6 +286,7 @@ def test_a_copy_sqlite_to_postgresql_and_back_keeps_everything(
         "deliveries": 7,
         "sessions": 1,
         "suppressions": 2,
+        "actions": 1,
     }
 
     shared = open_journal(postgres_dsn)

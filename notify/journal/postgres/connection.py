@@ -35,6 +35,14 @@ def connect(location: str, shown: str) -> psycopg.Connection[tuple[object, ...]]
     options: dict[str, object] = {"autocommit": True, "application_name": "notify"}
     if "connect_timeout" not in params:
         options["connect_timeout"] = CONNECT_TIMEOUT_S
+    server_options = str(params.get("options") or "")
+    if "synchronous_commit" not in server_options:
+        # As SQLite's synchronous=NORMAL: a commit survives this process dying at once (the
+        # server has it), and only a crash of the server itself can lose the last few hundred
+        # milliseconds of commits. Waiting for a disk flush on every claim and finish would cap
+        # a fan-out at the disk's flush rate. A location may set it otherwise:
+        # ?options=-csynchronous_commit%3Don
+        options["options"] = f"{server_options} -c synchronous_commit=off".strip()
     try:
         return psycopg.connect(location, **options)  # type: ignore[arg-type]
     except psycopg.Error as exc:

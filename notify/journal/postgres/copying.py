@@ -12,11 +12,12 @@ from typing import Any
 import psycopg
 
 from notify.errors import JournalError, Location
-from notify.journal.base import JournalContents
+from notify.journal.base import JournalContents, ScheduledAction
 from notify.journal.postgres import rows as records
 
 Connection = psycopg.Connection[Any]
-TABLES = ("deliveries", "updates", "incidents", "kv", "suppressions")
+TABLES = ("deliveries", "updates", "incidents", "kv", "suppressions", "scheduled_actions")
+ACTION_COLUMNS = ScheduledAction.__slots__
 
 
 def is_empty(conn: Connection) -> bool:
@@ -45,6 +46,8 @@ def export_contents(conn: Connection) -> JournalContents:
             ' ORDER BY channel COLLATE "C", recipient COLLATE "C"'
         )
         contents.suppressions = [(c, r, why, at) for c, r, why, at in conn.execute(suppressions)]
+        done = f"SELECT {', '.join(ACTION_COLUMNS)} FROM scheduled_actions ORDER BY seq"
+        contents.actions = [ScheduledAction(*row) for row in conn.execute(done)]
     return contents
 
 
@@ -75,6 +78,14 @@ def import_contents(
             "INSERT INTO suppressions (channel, recipient, reason, created_at) SELECT * FROM"
             " unnest(%s::text[], %s::text[], %s::text[], %s::text[])",
             _columns(contents.suppressions, 4),
+        )
+    if contents.actions:
+        conn.execute(
+            f"INSERT INTO scheduled_actions ({', '.join(ACTION_COLUMNS)}) SELECT k, i, u, sl, d, s,"
+            " ke, c FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[], %s::text[],"
+            " %s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS x(k, i, u, sl, d, s, ke, c, n)"
+            " ORDER BY n",
+            _columns([tuple(getattr(a, c) for c in ACTION_COLUMNS) for a in contents.actions], 8),
         )
 
 

@@ -34,12 +34,12 @@ from notify.journal.owners import claim_abandoned
 from notify.journal.postgres import actions, copying, state
 from notify.journal.postgres import rows as records
 from notify.journal.postgres.connection import connect, journal_failed
+from notify.journal.postgres.hotpath import HotStatements
 from notify.journal.postgres.migrations import migrate, schema_step
 from notify.journal.postgres.writes import (
     CLAIM_MANY_SQL,
     CLAIM_SQL,
     FINISH_MANY_SQL,
-    FINISH_SQL,
     HOLDER_SQL,
     INSERT_UPDATE_SQL,
     TAKE_OVER_SQL,
@@ -63,6 +63,7 @@ class PostgresJournal(Journal):
         conn = connect(location, shown)
         try:
             self.applied_migrations = migrate(conn, shown)
+            self._hot = HotStatements(conn)  # read, claim, finish: prepared once, run per delivery
         except psycopg.Error as exc:
             conn.close()
             raise journal_failed(shown, exc) from None
@@ -189,7 +190,7 @@ class PostgresJournal(Journal):
         params = {"owner": owner, "id": delivery_id}
         with self._use() as conn:
             # The common case is this one statement: pending or failed, or already ours.
-            if conn.execute(CLAIM_SQL, params).rowcount == 1:
+            if self._hot.claim(delivery_id, owner):
                 return True
             with conn.transaction():
                 held = conn.execute(HOLDER_SQL, (delivery_id,)).fetchone()
@@ -223,8 +224,8 @@ class PostgresJournal(Journal):
             thread_data=thread_data,
             error=error,
         )
-        with self._use() as conn:
-            updated = conn.execute(FINISH_SQL, values).rowcount
+        with self._use():
+            updated = self._hot.finish(values)
         if updated != 1:
             raise JournalError(f"no delivery {delivery_id} in the journal")
 
@@ -246,10 +247,8 @@ class PostgresJournal(Journal):
                 raise JournalError("a delivery of the batch is missing from the journal")
 
     def get_delivery(self, delivery_id: int) -> Delivery | None:
-        sql = f"SELECT {records.DELIVERY_COLUMNS} FROM deliveries WHERE id = %s"
-        with self._use() as conn:
-            row = conn.execute(sql, (delivery_id,)).fetchone()
-        return records.delivery(row) if row else None
+        with self._use():
+            return self._hot.get_delivery(delivery_id)
 
     def deliveries(
         self,

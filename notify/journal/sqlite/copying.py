@@ -9,10 +9,11 @@ import json
 import sqlite3
 
 from notify.errors import JournalError, Location
-from notify.journal.base import Delivery, Incident, JournalContents, Update
+from notify.journal.base import Delivery, Incident, JournalContents, ScheduledAction, Update
 from notify.journal.sqlite.rows import dump, every, insert
 
-TABLES = ("deliveries", "updates", "incidents", "kv", "suppressions")
+ACTION_COLUMNS = ScheduledAction.__slots__
+TABLES = ("deliveries", "updates", "incidents", "kv", "suppressions", "scheduled_actions")
 
 
 def is_empty(conn: sqlite3.Connection) -> bool:
@@ -39,6 +40,10 @@ def export_contents(conn: sqlite3.Connection) -> JournalContents:
             "SELECT channel, recipient, reason, created_at FROM suppressions"
             " ORDER BY channel, recipient"
         )
+    ]
+    contents.actions = [
+        ScheduledAction(**dict(row))
+        for row in conn.execute("SELECT * FROM scheduled_actions ORDER BY rowid")
     ]
     return contents
 
@@ -80,4 +85,9 @@ def import_contents(
     conn.executemany(
         "INSERT INTO suppressions (channel, recipient, reason, created_at) VALUES (?, ?, ?, ?)",
         contents.suppressions,
+    )
+    conn.executemany(
+        f"INSERT INTO scheduled_actions ({', '.join(ACTION_COLUMNS)})"
+        f" VALUES ({', '.join('?' for _ in ACTION_COLUMNS)})",
+        [tuple(getattr(a, c) for c in ACTION_COLUMNS) for a in contents.actions],
     )
