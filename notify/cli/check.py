@@ -10,7 +10,7 @@ import click
 from notify.audience import skipped_rows, skipped_summary
 from notify.cli.app import App
 from notify.cli.options import global_options, options_of
-from notify.cli.report import Output
+from notify.cli.output import Output
 from notify.delivery.inputs import UpdateRequest
 from notify.errors import ConfigError, PreflightError, TemplateError
 from notify.exitcodes import ExitCode
@@ -144,7 +144,6 @@ async def _online(
 
     from notify.channels.base import ChannelCheckError, DeliveryContext
     from notify.journal import JournalSessionStore
-    from notify.secrets import redact
 
     class _MemoryStore:
         def __init__(self) -> None:

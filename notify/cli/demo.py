@@ -12,9 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from notify.cli.app import App, open_journal_at
+from notify.cli.documents import result_document
 from notify.cli.options import global_options, options_of
-from notify.cli.report import Output, summary_line
+from notify.cli.output import Output
+from notify.cli.views import summary_line
+from notify.delivery.inputs import UpdateRequest, parse_duration
 from notify.exitcodes import ExitCode
+from notify.model import DeliveryStatus
 
 if TYPE_CHECKING:
     from notify.cli.options import GlobalOptions
@@ -107,12 +112,8 @@ def _run(
 ) -> int:
     from rich.markup import escape
 
-    from notify.cli.app import App, open_journal_at
-    from notify.cli.report import result_document
-    from notify.config import load_config_text
-    from notify.delivery.inputs import UpdateRequest, parse_duration
+    from notify.config import load_config_text  # the stages: not for `notify demo --help`
     from notify.delivery.service import send_update
-    from notify.model import DeliveryStatus
 
     text = demo_config_text(sb)
     (folder / "channels.yaml").write_text(text, encoding="utf-8")

@@ -8,7 +8,8 @@ import click
 
 from notify.cli.app import journal_for_history
 from notify.cli.options import GlobalOptions, global_options, options_of
-from notify.cli.report import STATUS_STYLE, Output
+from notify.cli.output import Output
+from notify.cli.views import STATUS_STYLE
 from notify.errors import JournalError
 from notify.exitcodes import ExitCode
 from notify.model import DeliveryStatus
@@ -143,7 +144,8 @@ def run_log(options: GlobalOptions, *, incident: str | None, failed: bool, limit
         "provider id",
         "error",
     ):
-        table.add_column(col, overflow="fold")
+        # Long addresses, ids and errors fold; the columns people scan stay whole.
+        table.add_column(col, overflow="fold", no_wrap=col in ("channel", "status", "attempts"))
     for d in rows:
         style = STATUS_STYLE.get(d.status, "")
         table.add_row(

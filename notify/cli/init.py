@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from notify.cli.options import GlobalOptions, global_options, options_of
-from notify.cli.report import Output
+from notify.cli.output import Output
 from notify.errors import InputError
 from notify.exitcodes import ExitCode
 

@@ -9,7 +9,7 @@ import click
 
 from notify.cli.app import App
 from notify.cli.options import GlobalOptions, global_options, options_of
-from notify.cli.report import Output
+from notify.cli.output import Output
 from notify.exitcodes import ExitCode
 
 if TYPE_CHECKING:

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from notify.cli.app import App
+from notify.cli.documents import plan_document
 from notify.cli.options import global_options, options_of, update_options
-from notify.cli.report import Output, plan_document, preview_panels, skipped_notes
-from notify.delivery.inputs import UpdateRequest
-from notify.delivery.preflight import preflight
+from notify.cli.output import Output
+from notify.cli.views import preview_headline, preview_panels, skipped_notes
+from notify.delivery.inputs import UpdateRequest, build_request
 from notify.exitcodes import ExitCode
 
 if TYPE_CHECKING:
@@ -26,13 +27,13 @@ if TYPE_CHECKING:
 @click.pass_context
 def preview(ctx: click.Context, locale: str | None, **kwargs: Any) -> None:
     """Render every channel and show it; send and record nothing."""
-    from notify.delivery.inputs import build_request
-
     request = build_request(**kwargs, dry_run=True, locale=locale)
     ctx.exit(run_preview(options_of(ctx), request))
 
 
 def run_preview(options: GlobalOptions, request: UpdateRequest) -> int:
+    from notify.delivery.preflight import preflight  # not for `notify preview --help`
+
     app = App.load(options)
     out = Output(options)
     checked = preflight(request, app.config, app.templates, app.existing_journal())
@@ -41,15 +42,7 @@ def run_preview(options: GlobalOptions, request: UpdateRequest) -> int:
     if options.json:
         out.json(plan_document(checked, with_content=True))
         return int(ExitCode.OK)
-    draft = checked.draft
-    incident = draft.incident
-    state = "new incident" if draft.is_new_incident else f"update {draft.number}"
-    from rich.markup import escape
-
-    out.out.print(
-        f"[bold]{escape(incident.id)}[/] — {escape(incident.title)} · "
-        f"[cyan]{draft.status}[/] ({state})"
-    )
+    out.out.print(preview_headline(checked))
     for panel in preview_panels(checked):
         out.out.print(panel)
     recipients = len(checked.deliveries)

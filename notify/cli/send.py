@@ -1,4 +1,8 @@
-"""`notify send` and `notify retry`."""
+"""`notify send` and `notify retry`: one update out on every selected channel, or what is left.
+
+The delivery stages are imported when a command runs, not when this module is: `notify send
+--help` reads only the options below.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +13,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from notify.cli.app import App, is_interactive
+from notify.cli.documents import plan_document, result_document, totals
 from notify.cli.options import global_options, options_of, update_options
-from notify.cli.report import (
-    Output,
-    plan_document,
-    plan_table,
-    preview_panels,
-    result_document,
-    results_table,
-    skipped_notes,
-    summary_line,
-    totals,
-)
-from notify.delivery.inputs import UpdateRequest
-from notify.delivery.service import retry_update, send_update, unfinished_updates
+from notify.cli.output import Output
+from notify.cli.views import plan_table, preview_panels, result_line, results_table, skipped_notes
+from notify.delivery.inputs import UpdateRequest, build_request
 from notify.exitcodes import ExitCode
 
 if TYPE_CHECKING:
@@ -41,13 +36,13 @@ if TYPE_CHECKING:
 @click.pass_context
 def send(ctx: click.Context, dry_run: bool, yes: bool, **kwargs: Any) -> None:
     """Render one update of an incident and deliver it on every selected channel."""
-    from notify.delivery.inputs import build_request
-
     request = build_request(**kwargs, dry_run=dry_run, locale=None)
     ctx.exit(run_send(options_of(ctx), request, assume_yes=yes))
 
 
 def run_send(options: GlobalOptions, request: UpdateRequest, *, assume_yes: bool) -> int:
+    from notify.delivery.service import send_update
+
     app = App.load(options)
     out = Output(options)
 
@@ -95,10 +90,7 @@ def report_result(result: UpdateResult, out: Output) -> int:
         out.json(result_document(result.checked, result.update_number, result.outcomes))
     elif not out.options.quiet:
         out.out.print(results_table(result.outcomes))
-        out.out.print(
-            f"{result.checked.draft.incident.id} update {result.update_number}: "
-            f"{summary_line(result.outcomes)}"
-        )
+        out.out.print(result_line(result))
     if result.undelivered:
         out.note(
             f"[red]{len(result.undelivered)} delivery(ies) did not go out.[/] "
@@ -122,11 +114,11 @@ def retry(ctx: click.Context, incident: str | None, key: str | None, yes: bool) 
 def run_retry(
     options: GlobalOptions, *, incident: str | None, key: str | None, assume_yes: bool
 ) -> int:
-    from notify.cli.app import journal_for_history
+    from notify.delivery.service import retry_update, unfinished_updates
 
     app = App.load(options)
     out = Output(options)
-    journal = journal_for_history(options)
+    journal = app.history_journal()  # the config is loaded once, here
     unfinished = unfinished_updates(journal, incident=incident, key=key)
     if not unfinished:
         if options.json:
@@ -158,10 +150,7 @@ def _report_many(results: list[UpdateResult], out: Output) -> int:
     else:
         for r in results:
             out.out.print(results_table(r.outcomes))
-            out.out.print(
-                f"{r.checked.draft.incident.id} update {r.update_number}: "
-                f"{summary_line(r.outcomes)}"
-            )
+            out.out.print(result_line(r))
     return int(ExitCode.DELIVERY_FAILED if failed else ExitCode.OK)
 
 

@@ -6,7 +6,7 @@ import click
 
 from notify.cli.app import App, journal_location, open_journal_at
 from notify.cli.options import GlobalOptions, global_options, options_of
-from notify.cli.report import Output
+from notify.cli.output import Output
 from notify.errors import InputError
 from notify.exitcodes import ExitCode
 

@@ -72,6 +72,22 @@ def test_help_imports_no_command_module(tmp_path: Path) -> None:
     assert out.stdout.strip().splitlines()[-1] == "['notify.cli.options']"
 
 
+def test_command_help_imports_no_stage_and_no_heavy_library(tmp_path: Path) -> None:
+    """`notify send --help` (and every other command's) reads the command's options: the stages
+    it runs (config, journal, render, channels, delivery) load when it runs, not for its help."""
+    code = (
+        "import sys; from notify.cli import COMMANDS, run; "
+        "codes = {run([name, '--help']) for name in COMMANDS}; "
+        "print(codes, sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('httpx', 'rich', 'jinja2', 'yaml') or m.split('.')[:2] in "
+        "(['notify', 'config'], ['notify', 'journal'], ['notify', 'render'], "
+        "['notify', 'channels'], ['notify', 'sandbox']) or "
+        "(m.startswith('notify.delivery.') and m != 'notify.delivery.inputs')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert out.stdout.strip().splitlines()[-1] == "{0} []"
+
+
 def test_lazy_command_table_matches_the_commands() -> None:
     """Each table entry names a module holding a command of that name, and the help sentence
     the table lists is the command's own."""
@@ -276,3 +292,23 @@ def test_init_writes_a_starter_that_checks_and_previews(tmp_path: Path) -> None:
     assert not (tmp_path / ".notify").exists()  # preview records nothing
     again = invoke(["init", str(tmp_path)])
     assert again.code == 2 and "--force" in again.stderr
+
+
+def test_retry_reads_the_config_once(workspace, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import notify.config
+
+    workspace.sandbox.fail("slack", 400, times=1)
+    args = ("investigating", "--title", "T", "--message", "M", "--to", "ops-slack", "--yes")
+    assert workspace.run("send", *args).code == ExitCode.DELIVERY_FAILED
+    loads: list[object] = []
+    load_config = notify.config.load_config
+
+    def counted(*args: object, **kwargs: object) -> object:
+        loads.append(args[0])
+        return load_config(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(notify.config, "load_config", counted)
+    result = workspace.run("retry", "--yes", "--json")
+    assert result.code == ExitCode.OK, result.stderr
+    assert result.json()["totals"]["sent"] == 1
+    assert loads == [workspace.config]

@@ -1,0 +1,141 @@
+"""Where a command's words go: results (or one JSON document) on stdout, notes on stderr.
+
+Every byte written goes through notify.secrets.redact, so a secret that slipped into a provider's
+error text or a rendered message is still never printed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
+
+from notify.secrets import redact
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from notify.cli.options import GlobalOptions
+
+T = TypeVar("T")
+
+
+class RedactingStream(io.TextIOBase):  # rich accepts any text stream; typed IO[str] below
+    """A text stream that scrubs secrets from everything written through it."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return bool(getattr(self._stream, "isatty", lambda: False)())
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self._stream, "encoding", "utf-8") or "utf-8")
+
+
+class Output:
+    """stdout for results (or JSON), stderr for progress, prompts and notes."""
+
+    def __init__(self, options: GlobalOptions) -> None:
+        self.options = options
+        self._out: Console | None = None
+        self._err: Console | None = None
+
+    @property
+    def out(self) -> Console:
+        if self._out is None:
+            from rich.console import Console
+
+            stream = cast("IO[str]", RedactingStream(sys.stdout))
+            self._out = Console(file=stream, highlight=False, soft_wrap=False)
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        if self._err is None:
+            from rich.console import Console
+
+            stream = cast("IO[str]", RedactingStream(sys.stderr))
+            self._err = Console(file=stream, highlight=False, stderr=True)
+        return self._err
+
+    def json(self, document: Any) -> None:
+        # Indented for people; one compact line for scripts (json's C encoder skips indenting,
+        # and a 100,000-delivery report is seconds faster without it).
+        if sys.stdout.isatty() or not isinstance(document, dict):
+            text = json.dumps(document, indent=2, ensure_ascii=False, default=_json_default)
+            sys.stdout.write(redact(text) + "\n")
+        else:
+            write_compact(document, sys.stdout.write)
+        sys.stdout.flush()
+
+    def note(self, text: str) -> None:
+        """A line for people (stderr), silenced by -q."""
+        if not self.options.quiet:
+            self.err.print(text)
+
+
+class JsonRows(Sequence[dict[str, Any]], Generic[T]):
+    """A document's list of objects, each made only when it is read: `Output.json` writes a
+    100,000-delivery document one delivery at a time, never holding 100,000 dicts or one string
+    of them all."""
+
+    def __init__(self, items: Sequence[T], convert: Callable[[T], dict[str, Any]]) -> None:
+        self._items = items
+        self._convert = convert
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self._convert(item) for item in self._items[index]]
+        return self._convert(self._items[index])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return map(self._convert, self._items)
+
+
+def _json_default(value: Any) -> Any:
+    return list(value) if isinstance(value, JsonRows) else str(value)
+
+
+# One encoder for every piece: json.dumps would build a new one per call with these options.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_json_default)
+
+
+def write_compact(document: dict[str, Any], write: Callable[[str], Any]) -> None:
+    """`document` as json.dumps writes it on one line, a top-level list item by item. Each piece
+    is redacted whole: a secret cannot straddle two values."""
+    encode = _ENCODER.encode
+    write("{")
+    for index, (key, value) in enumerate(document.items()):
+        write(f"{', ' if index else ''}{encode(key)}: ")
+        if isinstance(value, list | JsonRows):
+            write("[")
+            pieces: list[str] = []
+            for n, item in enumerate(value):
+                pieces.append(redact(f"{', ' if n else ''}{encode(item)}"))
+                if len(pieces) == 1000:  # fewer, larger writes
+                    write("".join(pieces))
+                    pieces.clear()
+            write("".join(pieces) + "]")
+        else:
+            write(redact(encode(value)))
+    write("}\n")

@@ -1,0 +1,192 @@
+"""What a person reads on a terminal: the plan table, preview panels, results table, summaries.
+
+Each function returns rich renderables or markup; rich itself is imported inside them, so that
+importing a command module (for `notify send --help`) does not pay for it. Text that came from
+users or providers is escaped: brackets in a title print as written.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from notify.cli.documents import totals
+from notify.model import DeliveryStatus
+
+if TYPE_CHECKING:
+    from notify.delivery.dispatch import Outcome
+    from notify.delivery.preflight import CheckedUpdate, RenderedDelivery
+    from notify.delivery.service import UpdateResult
+
+STATUS_STYLE: dict[str, str] = {  # looked up with the journal's plain strings too
+    DeliveryStatus.SENT: "green",
+    DeliveryStatus.FAILED: "red",
+    DeliveryStatus.SKIPPED: "yellow",
+    DeliveryStatus.PENDING: "cyan",
+    DeliveryStatus.UNKNOWN: "magenta",
+}
+
+
+def skipped_notes(checked: CheckedUpdate) -> list[str]:
+    """Lines for people about audience rows `skip_invalid` left out (markup-safe)."""
+    from rich.markup import escape
+
+    from notify.audience import skipped_summary
+
+    return [f"[yellow]{escape(line)}[/]" for line in skipped_summary(checked.skipped_rows)]
+
+
+def _by_channel(checked: CheckedUpdate) -> dict[str, list[RenderedDelivery]]:
+    by_channel: dict[str, list[RenderedDelivery]] = {}
+    for r in checked.deliveries:
+        by_channel.setdefault(r.channel.name, []).append(r)
+    return by_channel
+
+
+def _state(checked: CheckedUpdate) -> str:
+    draft = checked.draft
+    return "new incident" if draft.is_new_incident else f"update {draft.number}"
+
+
+def plan_table(checked: CheckedUpdate) -> Any:
+    """One row per channel: how many deliveries, how long the message is, how many skipped.
+    Under --tag, per-recipient channels say how many of their recipients the tags selected."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    draft = checked.draft
+    title = f"{draft.incident.id} — {draft.incident.title} [{draft.status}] ({_state(checked)})"
+    tags = draft.request.tags
+    if tags:
+        title += f"\nonly recipients tagged {' or '.join(tags)} (email, SMS)"
+    table = Table(title=escape(title), title_justify="left", show_edge=False)
+    for col in ("channel", "type", "recipients", "length", "skipped"):
+        # On a narrow terminal the length's words wrap; names and counts stay whole.
+        table.add_column(
+            col,
+            justify="right" if col in ("recipients", "skipped") else "left",
+            no_wrap=col != "length",
+            overflow="fold",
+        )
+    by_channel = _by_channel(checked)
+    for name in checked.tagged:  # channels the tags left with nobody still get a row
+        by_channel.setdefault(name, [])
+    for name, rows in by_channel.items():
+        # Recipients of one message share its Length: describe each one once.
+        lengths = {d.describe() for d in {id(r.length): r.length for r in rows}.values() if d}
+        length = (
+            next(iter(lengths))
+            if len(lengths) == 1
+            else (f"{len(lengths)} variants" if lengths else "")
+        )
+        skipped = sum(1 for r in rows if r.skip_reason)
+        count = f"{len(rows):,}"
+        selection = checked.tagged.get(name)
+        if selection is not None:
+            count = f"{selection.selected:,} of {selection.total:,}"
+        table.add_row(
+            escape(name),
+            rows[0].channel.type if rows else (selection.type if selection else ""),
+            count,
+            length,
+            f"{skipped:,}" if skipped else "",
+        )
+    return table
+
+
+def results_table(outcomes: list[Outcome], *, limit: int = 200) -> Any:
+    """One row per delivery (beyond `limit`, only those that did not go out)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(show_edge=False)
+    for col in ("channel", "recipient", "status", "attempts", "provider id", "error"):
+        # Too wide for the terminal: addresses, ids and errors fold (every character kept);
+        # the columns people scan stay whole.
+        table.add_column(col, overflow="fold", no_wrap=col in ("channel", "status", "attempts"))
+    shown = (
+        outcomes
+        if len(outcomes) <= limit
+        else [o for o in outcomes if o.status != DeliveryStatus.SENT][:limit]
+    )
+    for o in shown:
+        style = STATUS_STYLE.get(o.status, "")
+        status = f"[{style}]{o.status}[/]" if style else o.status
+        if o.fallback_for is not None:
+            status += " (fallback)"
+        if o.rescued_by is not None:
+            status += " (rescued)"
+        table.add_row(
+            escape(o.channel),
+            escape(o.recipient),
+            status,
+            str(o.attempts),
+            escape(o.provider_message_id or ""),
+            escape(o.error or ""),
+        )
+    return table
+
+
+def summary_line(outcomes: list[Outcome]) -> str:
+    """How many deliveries ended how: "3 sent, 1 failed"."""
+    counts = totals(o.status for o in outcomes)
+    parts = [f"{n} {k}" for k, n in counts.items() if n]
+    return ", ".join(parts) or "nothing to deliver"
+
+
+def result_line(result: UpdateResult) -> str:
+    """The line under a results table: the incident, the update's number, its summary."""
+    incident = result.checked.draft.incident.id
+    return f"{incident} update {result.update_number}: {summary_line(result.outcomes)}"
+
+
+def preview_headline(checked: CheckedUpdate) -> str:
+    """The line above the preview panels (markup): the incident, its status, which update."""
+    from rich.markup import escape
+
+    draft = checked.draft
+    return (
+        f"[bold]{escape(draft.incident.id)}[/] — {escape(draft.incident.title)} · "
+        f"[cyan]{draft.status}[/] ({_state(checked)})"
+    )
+
+
+def preview_panels(checked: CheckedUpdate) -> list[Any]:
+    """One panel per channel (the first recipient's message; variants noted)."""
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.text import Text
+
+    panels = []
+    for name, rows in _by_channel(checked).items():
+        first = rows[0]
+        body = Text()
+        fmt = first.channel.adapter.spec.format
+        # Show the subject only where the recipient sees it: email and webhook bodies carry it,
+        # a Teams card shows it as its title; Slack, Telegram and Discord messages do not.
+        if first.message.subject and fmt in ("email", "webhook"):
+            body.append("Subject: ", style="bold")
+            body.append(first.message.subject + "\n\n")
+        elif first.message.subject and fmt == "teams":
+            body.append(first.message.subject + "\n\n", style="bold")
+        body.append(first.message.text)
+        who = (
+            first.recipient.address
+            if len(rows) == 1
+            else f"{first.recipient.address} (+{len(rows) - 1} more)"
+        )
+        title = escape(f"{name} · {first.channel.type} → {who}")
+        notes = [first.length.describe()] if first.length else []
+        if first.truncated:
+            notes.append("truncated")
+        if first.message.html:
+            notes.append(f"+ HTML part, {len(first.message.html)} bytes")
+        panels.append(
+            Panel(
+                body,
+                title=title,
+                title_align="left",
+                subtitle=" · ".join(notes),
+                subtitle_align="right",
+            )
+        )
+    return panels

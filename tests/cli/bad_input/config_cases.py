@@ -1,0 +1,228 @@
+"""Mistakes in channels.yaml: YAML, keys, types, missing settings, references, addresses, values."""
+
+from __future__ import annotations
+
+from tests.cli.bad_input.edits import (
+    Bad,
+    add_to,
+    append,
+    chain,
+    drop,
+    replace,
+    resub,
+)
+
+CONFIG_CASES = [
+    Bad(
+        "YAML syntax: unclosed bracket",
+        where="channels.yaml:{line}",
+        hint="close the bracket",
+        config=append("  oncall: [ops-slack, it-teams\n"),
+        at="oncall:",
+    ),
+    Bad(
+        "YAML syntax: colon in a value",
+        where="channels.yaml:{line}",
+        hint="quote values",
+        config=add_to("ops-slack", "description: Payments: EU"),
+        at="description:",
+    ),
+    Bad(
+        "YAML syntax: tab indentation",
+        where="channels.yaml:{line}",
+        hint="spaces",
+        config=replace("  ops-slack:\n", "\tops-slack:\n"),
+        at="\tops-slack",
+    ),
+    Bad(
+        "typo'd top-level key",
+        where="channels.yaml:{line}",
+        hint="'timezone'",
+        config=replace("timezone: UTC", "timezon: UTC"),
+        at="timezon:",
+    ),
+    Bad(
+        "typo'd channel key",
+        where="channels.yaml:{line}: channels.ops-slack.tokne",
+        hint="did you mean 'token'?",
+        config=add_to("ops-slack", "tokne: xoxb-1"),
+        at="tokne",
+    ),
+    Bad(
+        "wrong type: concurrency",
+        where="channels.yaml:{line}: channels.ops-slack.concurrency",
+        hint="write it like concurrency: ",
+        config=add_to("ops-slack", "concurrency: lots"),
+        at="concurrency",
+    ),
+    Bad(
+        "wrong type: port",
+        where="channels.yaml:{line}: channels.status-email.port",
+        hint="write it like port: ",
+        config=resub(r"port: \d+", "port: smtp"),
+        at="port: smtp",
+    ),
+    Bad(
+        "wrong type: timeout",
+        where="channels.yaml:{line}: channels.ops-slack.timeout",
+        hint="write it like timeout: ",
+        config=add_to("ops-slack", "timeout: soon"),
+        at="timeout",
+    ),
+    Bad(
+        "wrong type: enabled",
+        where="channels.yaml:{line}: channels.it-teams.enabled",
+        hint="true or false",
+        config=add_to("it-teams", "enabled: maybe"),
+        at="enabled",
+    ),
+    Bad(
+        "missing ${VAR}",
+        where="channels.yaml:{line}",
+        hint="NOTIFY_TEST_UNSET_TOKEN",
+        config=chain(
+            drop("token:", "ops-slack"), add_to("ops-slack", "token: ${NOTIFY_TEST_UNSET_TOKEN}")
+        ),
+        at="${NOTIFY_TEST_UNSET_TOKEN}",
+    ),
+    Bad(
+        "missing field: slack channel",
+        where="channels.ops-slack",
+        hint="channel:",
+        config=drop("channel:", "ops-slack"),
+    ),
+    Bad(
+        "missing field: telegram chat_id",
+        where="channels.status-telegram",
+        hint="chat_id",
+        config=drop("chat_id:", "status-telegram"),
+    ),
+    Bad(
+        "missing field: x access_token_secret",
+        where="channels.x",
+        hint="access_token_secret",
+        config=drop("access_token_secret:", "x"),
+    ),
+    Bad(
+        "missing field: sms from",
+        where="channels.customers-sms",
+        hint="messaging_service_sid",
+        config=drop("from:", "customers-sms"),
+    ),
+    Bad(
+        "missing field: webhook url",
+        where="channels.status-webhook",
+        hint="url",
+        config=drop("url:", "status-webhook"),
+    ),
+    Bad(
+        "missing field: email host",
+        where="channels.status-email",
+        hint="host",
+        config=drop("host:", "status-email"),
+    ),
+    Bad(
+        "bad rate_limit: words",
+        where="channels.yaml:{line}: channels.ops-slack.rate_limit",
+        hint="10/s",
+        config=add_to("ops-slack", "rate_limit: fast"),
+        at="rate_limit: fast",
+    ),
+    Bad(
+        "bad rate_limit: unknown period",
+        where="channels.yaml:{line}: channels.customers-sms.rate_limit",
+        hint="/min",
+        config=replace("rate_limit: 10/s", "rate_limit: 10/week"),
+        at="rate_limit: 10/week",
+    ),
+    Bad(
+        "unknown fallback",
+        where="channels.yaml:{line}: channels.ops-slack.fallback",
+        hint="it-teams",
+        config=add_to("ops-slack", "fallback: it-team"),
+        at="fallback",
+    ),
+    Bad(
+        "fallback cycle",
+        where="channels.yaml:",
+        hint="fallback",
+        config=chain(
+            add_to("ops-slack", "fallback: it-teams"), add_to("it-teams", "fallback: ops-slack")
+        ),
+    ),
+    Bad(
+        "unknown group member",
+        where="channels.yaml:{line}: groups.internal",
+        hint="ops-slack",
+        config=replace("[status-email, ops-slack, it-teams]", "[status-email, ops-slak, it-teams]"),
+        at="internal:",
+    ),
+    Bad(
+        "unknown channel type",
+        where="channels.yaml:{line}: channels.it-teams.type",
+        hint="notify channels --types",
+        config=replace("type: teams", "type: pager"),
+        at="type: pager",
+    ),
+    Bad(
+        "invalid phone number in to",
+        where="channels.yaml:{line}: channels.customers-sms.to",
+        hint="+14155550100",
+        config=replace('"+442071838750"', '"555-0100"'),
+        at="555-0100",
+    ),
+    Bad(
+        "invalid email address in to",
+        where="channels.yaml:{line}: channels.status-email.to",
+        hint="name@example.com",
+        config=replace("cto@acme.example", "cto.acme.example"),
+        at="cto.acme.example",
+    ),
+    Bad(
+        "bad security",
+        where="channels.yaml:{line}: channels.status-email.security",
+        hint="starttls",
+        config=replace("security: none", "security: ssl"),
+        at="security: ssl",
+    ),
+    Bad(
+        "bad mastodon visibility",
+        where="channels.yaml:{line}: channels.mastodon.visibility",
+        hint="public",
+        config=replace("visibility: public", "visibility: shouting"),
+        at="visibility: shouting",
+    ),
+    Bad(
+        "bad overflow",
+        where="channels.yaml:{line}: channels.x.overflow",
+        hint="truncate",
+        config=add_to("x", "overflow: cut"),
+        at="overflow",
+    ),
+    Bad(
+        "bad timezone",
+        where="channels.yaml:{line}: timezone",
+        hint="Europe/",
+        config=replace("timezone: UTC", "timezone: Mars/Olympus"),
+        at="timezone",
+    ),
+    Bad(
+        "unsupported version",
+        where="channels.yaml:1",
+        hint="version: 1",
+        config=replace("version: 1", "version: 2"),
+    ),
+    Bad(
+        "templates folder missing",
+        where="channels.yaml:{line}: templates",
+        hint="create it",
+        config=replace("timezone: UTC\n", "timezone: UTC\ntemplates: tempaltes\n"),
+        at="templates:",
+    ),
+    Bad(
+        "non-UTF-8 channels.yaml",
+        where="channels.yaml:3",
+        hint="UTF-8",
+        config=replace("name: Acme Cloud", "name: Acme Cl\udcffoud"),
+    ),
+]
