@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from notify.delivery.inputs import UpdateRequest
+from notify.delivery.window import Window, latest_window, window_from_options
 from notify.errors import InputError
 from notify.journal.base import Incident, Update
 from notify.model import component_status_for
@@ -95,6 +96,8 @@ class StoredInputs:
     at: str | None  # when the update was drafted, ISO 8601
     # The status this update gives each component (the journal's history of the components).
     component_statuses: Mapping[str, str] = field(default_factory=dict)
+    maintenance: Mapping[str, Any] | None = None  # the window --starts/--ends gave
+    scheduled: Mapping[str, Any] | None = None  # what `notify tick` sent it as
 
     def to_json(self) -> dict[str, Any]:
         """The journal's `Update.context` (its keys are read back by `replay_request`)."""
@@ -109,6 +112,8 @@ class StoredInputs:
             "to": list(self.to),
             "tags": list(self.tags),
             "at": self.at,
+            **({"maintenance": dict(self.maintenance)} if self.maintenance else {}),
+            **({"scheduled": dict(self.scheduled)} if self.scheduled else {}),
             **(extra if self.component_statuses else {}),
         }
 
@@ -131,6 +136,9 @@ def replay_request(request: UpdateRequest, update: Update) -> UpdateRequest:
         next_update=timedelta(seconds=seconds) if seconds else None,
         to=list(stored.get("to") or request.to),
         tags=list(stored.get("tags") or request.tags),
+        starts=(stored.get("maintenance") or {}).get("starts_at"),
+        ends=(stored.get("maintenance") or {}).get("ends_at"),
+        scheduled=stored.get("scheduled"),
     )
 
 
@@ -152,6 +160,7 @@ class UpdateDraft:
     key: str  # --key, or generated
     template: str
     inputs: StoredInputs
+    window: Window | None = None  # the maintenance window: this update's or an earlier one's
 
     def update_json(self) -> dict[str, Any]:
         """The update as adapters see it (DeliveryContext.update), times as ISO 8601."""
@@ -164,7 +173,9 @@ class UpdateDraft:
             "key": self.key,
             "template": self.template,
             "component_statuses": dict(self.inputs.component_statuses),
-            "maintenance": maintenance_window(self.request.vars),
+            "maintenance": (
+                self.window.to_json() if self.window else maintenance_window(self.request.vars)
+            ),
         }
 
     def template_context(self, org: Mapping[str, Any]) -> dict[str, Any]:
@@ -179,6 +190,7 @@ class UpdateDraft:
                 "at": parse_iso(u.created_at),
             }
             for u in self.earlier
+            if not u.context.get("scheduled")  # tick's reminders are not its updates
         ]
         update = {
             "number": self.number,
@@ -187,7 +199,18 @@ class UpdateDraft:
             "at": self.at,
             "next_update_at": self.next_update_at,
         }
-        return {"incident": incident, "update": update, "org": dict(org), "now": self.at}
+        window = self.window
+        maintenance = {
+            "starts_at": window.starts_at if window else None,
+            "ends_at": window.ends_at if window else None,
+        }
+        return {
+            "incident": incident,
+            "update": update,
+            "org": dict(org),
+            "now": self.at,
+            "maintenance": maintenance,
+        }
 
 
 def draft_update(
@@ -196,9 +219,13 @@ def draft_update(
     journal: Journal | None,
     *,
     now: datetime | None = None,
+    timezone: str = "UTC",
+    window_required: bool = False,
 ) -> UpdateDraft:
     """Resolve the incident and the update's number, status and key. Raises InputError (a new
-    incident without --title) or TemplateError (an unknown template)."""
+    incident without --title, a bad maintenance window) or TemplateError (an unknown
+    template). `window_required`: maintenance-scheduled must give --starts (the schedule
+    reminds before it)."""
     now = now or utcnow()
     existing = journal.find_update(request.key) if (journal and request.key) else None
     if existing is not None:
@@ -207,6 +234,15 @@ def draft_update(
     template = templates.get(request.template)
 
     found, is_new, earlier = _resolve_incident(request, journal, now, existing)
+    window = window_from_options(request.starts, request.ends, now=now, timezone=timezone)
+    if window is None and window_required and template.name == "maintenance-scheduled":
+        raise InputError(
+            "maintenance-scheduled needs its window: --starts, and --ends if known",
+            hint="schedule: in channels.yaml reminds before the start; write it like "
+            '--starts "2026-11-29 22:00" --ends "2026-11-30 02:00" or --starts 2h.',
+        )
+    earlier_window = latest_window(earlier)
+    in_effect = window or (earlier_window[1] if earlier_window else None)
     status = template.status or found.status or "investigating"
     number = existing.number if existing else len(earlier) + 1
     incident = replace(
@@ -218,6 +254,8 @@ def draft_update(
         title=request.title if (request.title and not is_new) else found.title,
         resolved_at=iso(now) if status in CLOSED_STATUSES else None,
     )
+    if request.scheduled:  # a reminder or a feedback request: the incident stays as it is
+        status, incident = found.status, found
     next_update = request.next_update
     inputs = StoredInputs(
         title=incident.title,
@@ -229,6 +267,8 @@ def draft_update(
         to=tuple(request.to),
         tags=tuple(request.tags),
         at=iso(now),
+        maintenance=window.to_json() if window else None,
+        scheduled=request.scheduled,
         component_statuses=component_statuses(request, incident),
     )
     return UpdateDraft(
@@ -245,6 +285,7 @@ def draft_update(
         key=request.key or f"{incident.id}#{number}-{pyrandom.token_hex(4)}",
         template=template.name,
         inputs=inputs,
+        window=in_effect,
     )
 
 

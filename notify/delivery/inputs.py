@@ -41,6 +41,12 @@ class UpdateRequest:
     key: str | None = None
     dry_run: bool = False
     locale: str | None = None
+    # --starts / --ends as given: read as times by the draft (the timezone is the config's)
+    starts: str | None = None
+    ends: str | None = None
+    # Set by `notify tick` on the messages it sends beside an incident's updates (reminders,
+    # feedback): {"kind", "slot", "for_update"}. They leave the incident as it is.
+    scheduled: dict[str, Any] | None = None
 
 
 def build_request(
@@ -60,6 +66,8 @@ def build_request(
     key: str | None = None,
     dry_run: bool = False,
     locale: str | None = None,
+    starts: str | None = None,
+    ends: str | None = None,
 ) -> UpdateRequest:
     variables: dict[str, Any] = {}
     if vars_file:
@@ -96,6 +104,8 @@ def build_request(
         key=key,
         dry_run=dry_run,
         locale=locale,
+        starts=starts,
+        ends=ends,
     )
 
 

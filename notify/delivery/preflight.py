@@ -21,6 +21,7 @@ from notify.delivery.selection import (
     select_channels,
     tagged_recipients,
 )
+from notify.delivery.window import window_required
 from notify.errors import InputError, PreflightError
 from notify.model import Length, Message, Recipient
 
@@ -73,7 +74,14 @@ def preflight(
     fallbacks may reach), and check it all. `journal` is only read (None: nothing sent yet)."""
     if request.components and not request.key:  # a replayed --key keeps what it recorded
         check_components(request.components, config)
-    draft = draft_update(request, templates, journal, now=now)
+    draft = draft_update(
+        request,
+        templates,
+        journal,
+        now=now,
+        timezone=config.timezone,
+        window_required=window_required(config),
+    )
     request = draft.request  # under an existing --key, what was recorded then
     selected = select_channels(config, request.to)
     checked = CheckedUpdate(draft)

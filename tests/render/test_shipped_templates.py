@@ -24,6 +24,9 @@ SHIPPED = [
     "maintenance-scheduled",
     "maintenance-started",
     "maintenance-completed",
+    "reminder",
+    "maintenance-reminder",
+    "feedback",
 ]
 CHANNELS = {  # type -> (part, format), as the adapters declare them
     "sms": ("short", "plain"),
@@ -128,6 +131,9 @@ def test_each_sets_its_status_and_describes_itself(templates: TemplateSet) -> No
         "maintenance-scheduled": "scheduled",
         "maintenance-started": "in_progress",
         "maintenance-completed": "completed",
+        "reminder": None,  # notify tick's messages leave the incident as it is
+        "maintenance-reminder": None,
+        "feedback": None,
     }
     for name in SHIPPED:
         assert templates.get(name).description
@@ -212,7 +218,9 @@ def test_short_fits_two_sms_segments_and_one_post(templates: TemplateSet, name: 
     assert sms.value <= 2, text
     assert x_length(text).ok, text
     assert text.startswith("Acme Cloud")
-    if name != "maintenance-completed":
+    if name == "feedback":  # its one link is the survey
+        assert text.endswith("https://acme.com/survey")
+    elif name != "maintenance-completed":
         assert text.endswith("https://status.acme.com")
 
 
@@ -226,3 +234,37 @@ def test_operator_text_stays_literal_in_shipped_templates(templates: TemplateSet
     email = send(templates, "investigating", ctx, "email")
     assert email.subject == "[Acme Cloud] Outage Bcc: everyone@example.com"
     assert email.html is not None and "<script>" not in email.html
+
+
+def test_reminder_tells_the_team_what_is_due_and_how_to_send_it(templates: TemplateSet) -> None:
+    ctx = rich()
+    ctx["update"]["message"] = ""
+    ctx["incident"]["updates"] = [
+        {"number": 1, "status": "investigating", "message": "Card payments fail.", "at": NOW}
+    ]
+    soon = send(templates, "reminder", ctx, "email")
+    assert "Due soon" in soon.text and "15:00 UTC" in soon.text
+    assert 'The last update (#1, investigating) went out 14:30 UTC: "Card payments fail."' in (
+        soon.text
+    )
+    assert "notify send update --incident 2026-11-22-payments-api-errors" in soon.text
+    ctx["vars"] = {"overdue": True}
+    late = send(templates, "reminder", ctx, "email")
+    assert late.subject == "[Acme Cloud] Overdue: the next update of Payments API errors"
+    assert "was due by 15:00 UTC" in late.text
+
+
+def test_maintenance_reminder_and_feedback(templates: TemplateSet) -> None:
+    ctx = rich()
+    ctx["maintenance"] = {
+        "starts_at": datetime(2026, 11, 22, 15, 30, tzinfo=UTC),
+        "ends_at": datetime(2026, 11, 22, 17, 0, tzinfo=UTC),
+    }
+    reminder = send(templates, "maintenance-reminder", ctx, "sms").text
+    assert "Reminder: scheduled maintenance: Payments API errors, Sun 22 Nov 2026, 15:30-17:00" in (
+        reminder
+    )
+    assert "starts in 1 hour" in send(templates, "maintenance-reminder", ctx, "email").text
+    feedback = send(templates, "feedback", rich(), "email").text
+    assert "Thank you" in feedback and feedback.count("https://") == 1
+    assert "https://acme.com/survey" in feedback
