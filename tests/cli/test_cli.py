@@ -268,6 +268,9 @@ def test_init_writes_a_starter_that_checks_and_previews(tmp_path: Path) -> None:
             "maintenance-scheduled",
             "maintenance-started",
             "maintenance-completed",
+            "maintenance-reminder",
+            "reminder",
+            "feedback",
         )
     )
     assert invoke(["--config", str(config), "check"]).code == 0
