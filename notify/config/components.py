@@ -65,6 +65,7 @@ def _component(path: PathKey, item: Any, problems: Problems) -> Component | None
         elif isinstance(value, str) and value.strip():
             values[key] = value.strip()
         else:
+            values[key] = None
             problems.add(
                 (*path, key),
                 f"'{key}' must be text, got {describe(value) if value != '' else 'nothing'}",

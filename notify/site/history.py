@@ -250,3 +250,8 @@ def component_states(
         status, since = latest.get(name, ("operational", None))
         states.append(ComponentState(component, status, since))
     return tuple(states)
+
+
+def empty_history(components: Iterable[Component] = ()) -> History:
+    """The history of a journal that holds nothing yet: every component operational."""
+    return History((), component_states(components, ()), datetime.now(UTC).replace(microsecond=0))
