@@ -50,6 +50,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "notify.cli.demo",
         "Send a sample incident through every adapter into an in-process sandbox.",
     ),
+    "tick": (
+        "notify.cli.tick",
+        "Do what is due now (reminders, maintenance start/end, feedback), once; for cron.",
+    ),
 }
 
 
