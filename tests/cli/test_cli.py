@@ -47,6 +47,7 @@ def test_help_lists_every_contract_command() -> None:
         "suppress",
         "sandbox",
         "demo",
+        "tick",
     ):
         assert f"  {command} " in result.stdout
 
