@@ -1,3 +1,5 @@
+"""`python -m notify`: the same command line as `notify`."""
+
 from notify.cli import main
 
 main()
