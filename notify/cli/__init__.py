@@ -46,6 +46,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "templates": ("notify.cli.listing", "Templates found, with the status each sets."),
     "init": ("notify.cli.init", "Write a starter channels.yaml and templates/ into DIR."),
     "suppress": ("notify.cli.suppress", "The opt-out list: recipients never sent to."),
+    "site": (
+        "notify.cli.site",
+        "The status site: re-render every site channel's folder from the journal.",
+    ),
+    "journal": ("notify.cli.journal", "The journal as a whole: copy it to another backend."),
     "demo": (
         "notify.cli.demo",
         "Send a sample incident through every adapter into an in-process sandbox.",

@@ -10,6 +10,7 @@ connection because the dispatcher may call from a worker thread.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -136,8 +137,6 @@ class PostgresJournal(Journal):
         context: dict[str, Any],
         deliveries: Sequence[PlannedDelivery],
     ) -> tuple[Update, list[Delivery]]:
-        import json
-
         find = f"SELECT {records.UPDATE_COLUMNS} FROM updates WHERE key = %s"
         with self._tx() as conn:
             # Every add_update queues here (once per send, so cheap): the key is looked up and
