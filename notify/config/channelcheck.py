@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,7 @@ def _check_channel(
     given = {key: _value(declared, body, path, problems) for key, declared in fields.items()}
     for key, declared in fields.items():  # `path` settings are relative to channels.yaml
         if declared.kind == "path" and isinstance(given.get(key), str) and given[key].strip():
-            given[key] = str(folder / Path(given[key].strip()).expanduser())
+            given[key] = os.path.abspath(folder / Path(given[key].strip()).expanduser())
     settings = Settings.build(fields.values(), given)  # defaults filled in, here only
     common = _common(settings, path, problems)
     if problems.count() > before:

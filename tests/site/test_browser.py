@@ -59,14 +59,8 @@ def shots() -> Path | None:
 
 
 def publish_before_any_incident(ws: SiteWorkspace) -> None:
-    from notify.config import load_config
-    from notify.site.build import render_site
-    from notify.site.history import empty_history
-
-    config = load_config(ws.config)
-    site = config.channels["status-site"].adapter
-    workspace = config.workspace()
-    render_site(empty_history(workspace.components), site.options(), workspace)  # type: ignore[attr-defined]
+    result = ws.run("site", "build")
+    assert result.code == 0, result.output
 
 
 def example_page(ws: SiteWorkspace) -> str:

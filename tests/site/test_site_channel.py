@@ -235,3 +235,38 @@ def test_a_reader_polling_summary_json_never_sees_a_partial_file(
         thread.join()
     assert not bad, bad[:3]
     assert len(reads) > count and len(set(reads)) > 1  # it did read while files changed
+
+
+def test_site_build_publishes_before_the_first_incident_and_after_a_template_change(
+    site_workspace: SiteWorkspace,
+) -> None:
+    ws = site_workspace
+    first = ws.run("site", "build", "--json")  # no journal yet: every component operational
+    assert first.code == 0, first.output
+    (report,) = first.json()["sites"]
+    assert report["channel"] == "status-site" and report["dir"] == str(ws.site)
+    assert report["incidents"] == 0 and report["status"] == "none"
+    assert "All Systems Operational" in (ws.site / "index.html").read_text()
+    assert not ws.journal.exists()  # nothing recorded, nothing sent
+    assert ws.sandbox.requests("slack") == [] and ws.sandbox.requests("statuspage") == []
+
+    open_incident(ws)
+    own = ws.path / "templates" / "site"
+    own.mkdir(parents=True)
+    (own / "incident.html").write_text(
+        '{% extends "base.html" %}{% block main %}<h1>{{ incident.title }}!</h1>{% endblock %}'
+    )
+    ws.write(templates="templates")
+    again = ws.run("site", "build", "--to", "status-site")
+    assert again.code == 0, again.output
+    assert "<h1>Checkout errors!</h1>" in (ws.site / "incidents/checkout-errors.html").read_text()
+    assert [r.method for r in ws.sandbox.requests("statuspage") if r.method != "GET"] == ["POST"]
+
+
+def test_site_build_names_a_missing_site_channel(site_workspace: SiteWorkspace) -> None:
+    ws = site_workspace
+    wrong = ws.run("site", "build", "--to", "status-sit")
+    assert wrong.code == 2 and "Did you mean 'status-site'?" in wrong.stderr
+    ws.write(**{"status-site": None})
+    none = ws.run("site", "build")
+    assert none.code == 2 and "no site channel in channels.yaml" in none.stderr
