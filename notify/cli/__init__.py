@@ -50,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "notify.cli.site",
         "The status site: re-render every site channel's folder from the journal.",
     ),
+    "journal": ("notify.cli.journal", "The journal as a whole: copy it to another backend."),
     "demo": (
         "notify.cli.demo",
         "Send a sample incident through every adapter into an in-process sandbox.",
