@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 import click
 
-from notify.cli.app import journal_for_history
+from notify.cli.app import App, journal_for_history
 from notify.cli.options import GlobalOptions, global_options, options_of
 from notify.cli.output import Output
 from notify.cli.views import STATUS_STYLE
-from notify.errors import JournalError
+from notify.errors import JournalError, NotifyError
 from notify.exitcodes import ExitCode
 from notify.model import DeliveryStatus
 
@@ -28,8 +29,16 @@ def run_incidents(options: GlobalOptions, *, show_all: bool) -> int:
     journal = journal_for_history(options)
     out = Output(options)
     rows = journal.list_incidents(include_resolved=show_all)
+    due = _next_actions(options, journal, rows)
     if options.json:
-        out.json({"incidents": [asdict(i) | {"updates": len(journal.updates(i.id))} for i in rows]})
+        out.json(
+            {
+                "incidents": [
+                    asdict(i) | {"updates": len(journal.updates(i.id))} | due.get(i.id, {})
+                    for i in rows
+                ]
+            }
+        )
         return int(ExitCode.OK)
     if not rows:
         out.note("no open incidents." if not show_all else "no incidents yet.")
@@ -40,6 +49,8 @@ def run_incidents(options: GlobalOptions, *, show_all: bool) -> int:
     table = Table(show_edge=False)
     for col in ("incident", "title", "status", "impact", "started", "updates"):
         table.add_column(col)
+    if due:
+        table.add_column("next due")
     for i in rows:
         table.add_row(
             escape(i.id),
@@ -48,9 +59,38 @@ def run_incidents(options: GlobalOptions, *, show_all: bool) -> int:
             i.impact or "",
             i.started_at,
             str(len(journal.updates(i.id))),
+            *([_shown(due.get(i.id, {}))] if due else []),
         )
     out.out.print(table)
     return int(ExitCode.OK)
+
+
+def _next_actions(
+    options: GlobalOptions, journal: Any, rows: list[Any]
+) -> dict[str, dict[str, Any]]:
+    """With a `schedule:`, each open incident's next due action (`notify tick`'s), by id; {}
+    without one (the listing then stays as it was)."""
+    try:
+        schedule = App.load(options).config.schedule
+    except NotifyError:
+        return {}
+    if schedule is None:
+        return {}
+    from notify.delivery.schedule import next_action
+
+    found: dict[str, dict[str, Any]] = {}
+    for incident in rows:
+        action = next_action(schedule, journal, incident)
+        when = action.due_at.strftime("%Y-%m-%dT%H:%M:%SZ") if action else None
+        found[incident.id] = {
+            "next_action": {"kind": action.kind, "due_at": when} if action else None
+        }
+    return found
+
+
+def _shown(entry: dict[str, Any]) -> str:
+    action = entry.get("next_action")
+    return f"{action['kind']} {action['due_at']}" if action else ""
 
 
 @click.command()

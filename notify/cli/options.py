@@ -120,6 +120,12 @@ def update_options(func: F) -> F:
             "--next-update", metavar="DURATION", help="When the next update is due: 30m, 2h."
         ),
         click.option(
+            "--starts",
+            metavar="TIME",
+            help="Maintenance window start: ISO 8601, 'YYYY-MM-DD HH:MM' (org timezone), or 2h.",
+        ),
+        click.option("--ends", metavar="TIME", help="Maintenance window end (as --starts)."),
+        click.option(
             "--to", "to", metavar="NAME", multiple=True, help="A channel or group (repeatable)."
         ),
         click.option(
