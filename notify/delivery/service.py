@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from notify.delivery.dispatch import Dispatcher
 from notify.delivery.inputs import UpdateRequest
+from notify.delivery.jobs import rescues
 from notify.delivery.plan import Plan, record_plan
 from notify.delivery.preflight import CheckedUpdate, preflight
 from notify.errors import Interrupted
@@ -124,9 +125,16 @@ def unfinished_updates(
     not sent or skipped yet (pending, failed, or unknown)."""
     left: Counter[int] = Counter()
     incidents: set[str] = set()
+    failed: set[int] = set()  # updates with a failure: its fallback may have rescued it
     for row in journal.deliveries(incident_id=incident, statuses=RETRYABLE_STATUSES):
         left[row.update_id] += 1
         incidents.add(row.incident_id)
+        if row.status == DeliveryStatus.FAILED:
+            failed.add(row.update_id)
+    for update_id in failed:  # a rescued failure is done (CONTRACT.md): nothing left of it
+        left[update_id] -= len(rescues(journal.deliveries(update_id=update_id)))
+        if left[update_id] <= 0:
+            del left[update_id]
     updates = sorted(
         (
             u
@@ -151,16 +159,39 @@ def deliver(
     if owner is None:
         owner = run_owner()
     shown = progress() if progress is not None else nullcontext(None)
+    recorded: list[Update] = []
     try:
         with shown as bar, _sigterm_as_interrupt():
             update, rows = record_plan(checked, journal)
+            recorded.append(update)
             return asyncio.run(_dispatch(checked, config, journal, update, rows, owner, bar))
     except KeyboardInterrupt:
+        in_flight = _in_flight(journal, recorded[0], owner) if recorded else 0
         raise Interrupted(
-            f"interrupted during update {checked.key!r}",
-            hint="The journal says what went out (`notify log`); `notify retry` finishes the rest "
-            "without sending anything twice.",
+            f"interrupted during update {checked.key!r}: {_in_flight_words(in_flight)}",
+            hint="The journal says what went out (`notify log`); `notify retry` finishes the rest.",
         ) from None
+
+
+def _in_flight(journal: Journal, update: Update, owner: str) -> int | None:
+    """How many of `update`'s requests this run had sent without hearing back: the rows it
+    claimed that stay `unknown`. None when the journal cannot say."""
+    try:
+        rows = journal.deliveries(update_id=update.id, statuses=(DeliveryStatus.UNKNOWN,))
+    except Exception:  # the interrupt is the news; the count is only a detail
+        return None
+    return sum(1 for row in rows if row.owner == owner)
+
+
+def _in_flight_words(count: int | None) -> str:
+    """Exactly what is known about requests that may have arrived without an answer."""
+    if count is None:
+        return "some deliveries may have been in flight; a retry may repeat those"
+    if count == 0:
+        return "no delivery was in flight, so a retry repeats nothing"
+    if count == 1:
+        return "1 delivery was in flight; a retry may repeat it"
+    return f"{count} deliveries were in flight; a retry may repeat those"
 
 
 async def _dispatch(

@@ -1,0 +1,72 @@
+"""What the CLI promises a user in its small words (issue 9, items 14 to 17), through the real CLI:
+the interrupt message, history on a fresh config, lengths in previews, check's verdicts, ids at
+80 columns, -q, and the hints it prints."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from notify.sandbox import Sandbox
+from notify.sandbox.credentials import Credentials
+from tests.conftest import Workspace
+
+TITLE = "Checkout errors"
+
+
+def _statuses(journal: Path) -> Counter[str]:
+    try:
+        with sqlite3.connect(journal) as db:
+            return Counter(s for (s,) in db.execute("select status from deliveries"))
+    except sqlite3.OperationalError:  # the run creating it is still migrating
+        return Counter()
+
+
+def _sms_config(ws: Workspace, sb: Sandbox, count: int, concurrency: int) -> None:
+    c = Credentials()
+    numbers = [f"+1415555{n:04d}" for n in range(count)]
+    ws.write_config(
+        f"""version: 1
+organization: {{name: Acme, status_url: https://status.acme.example}}
+channels:
+  customers-sms:
+    type: sms
+    base_url: {sb.base_url("twilio")}
+    account_sid: {c.twilio_account_sid}
+    auth_token: {c.twilio_auth_token}
+    from: "+15005550006"
+    concurrency: {concurrency}
+    to: {json.dumps(numbers)}
+"""
+    )
+
+
+# -- 14: exit 130 says exactly what is known ----------------------------------------------------
+
+
+def test_interrupt_names_the_deliveries_in_flight_not_a_promise(workspace: Workspace) -> None:
+    with Sandbox() as sb:  # its own: requests left hanging here never reach another test
+        _sms_config(workspace, sb, count=20, concurrency=3)
+        sb.set_latency(60)
+        args = [sys.executable, "-m", "notify", "--config", str(workspace.config), "send",
+                "investigating", "--title", TITLE, "--message", "m", "--yes"]  # fmt: skip
+        proc = subprocess.Popen(
+            args, cwd=workspace.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 60
+        while _statuses(workspace.journal)["unknown"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+
+    assert proc.returncode == 130, stderr
+    assert _statuses(workspace.journal)["unknown"] == 3
+    assert "3 deliveries were in flight; a retry may repeat those" in stderr
+    assert "without sending anything twice" not in stderr
+    assert "notify retry" in stderr and len(stderr.strip().splitlines()) == 1
