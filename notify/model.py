@@ -32,17 +32,27 @@ class Length:
     """A rendered message's length as its channel counts it, with the channel's limit."""
 
     value: int
-    limit: int
+    limit: int | None  # None: the channel sets none (the value is still shown)
     unit: str  # "segments", "weighted", "graphemes", "characters", "bytes"
     detail: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"encoding": "GSM-7"}
+    # False: past the limit the message still goes out, only worse (Gmail clips a long email),
+    # so preflight does not refuse it.
+    enforced: bool = True
 
     @property
     def ok(self) -> bool:
-        return self.value <= self.limit
+        return self.limit is None or not self.enforced or self.value <= self.limit
 
     def describe(self) -> str:
-        extra = ", ".join(f"{k} {v}" for k, v in self.detail.items())
-        text = f"{self.value}/{self.limit} {self.unit}"
+        # A flag in the detail reads as its name when set, and not at all when not.
+        extra = ", ".join(
+            k if v is True else f"{k} {v}" for k, v in self.detail.items() if v is not False
+        )
+        text = (
+            f"{self.value} {self.unit}"
+            if self.limit is None
+            else (f"{self.value}/{self.limit} {self.unit}")
+        )
         return f"{text} ({extra})" if extra else text
 
     def to_json(self) -> dict[str, Any]:

@@ -94,6 +94,17 @@ def journal_for_history(options: GlobalOptions) -> Journal:
     return App.load(options).history_journal()
 
 
+def journal_if_sent(options: GlobalOptions) -> Journal | None:
+    """The journal for `incidents` and `log`; None when the config's journal is not created yet
+    (nothing sent with it: an empty history, not an error). A journal named by --journal or
+    $NOTIFY_JOURNAL must exist: a path that is not there is more likely a typo."""
+    override = options.journal_override()
+    if override:
+        return _recorded_journal(journal_location(override))
+    app = App.load(options)
+    return app.history_journal() if _exists(app.config.journal_path) else None
+
+
 def _exists(location: Path | str) -> bool:
     """Whether a journal file is there; a journal on a server always is."""
     from notify.journal import journal_file

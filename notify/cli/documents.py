@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from notify.cli.output import JsonRows
-from notify.model import DeliveryStatus
+from notify.model import DeliveryStatus, Length
 
 if TYPE_CHECKING:
     from notify.delivery.dispatch import Outcome
@@ -70,6 +70,12 @@ def result_document(checked: CheckedUpdate, number: int, outcomes: list[Outcome]
     }
 
 
+def length_of(r: RenderedDelivery) -> Length:
+    """The delivery's length as its channel counts it; a channel that counts none (a webhook,
+    the status site, a plugin) still shows how long its text is, against no limit."""
+    return r.length if r.length is not None else Length(len(r.message.text), None, "characters")
+
+
 def rendered_json(
     r: RenderedDelivery, *, with_content: bool, shared: dict[int, Any] | None = None
 ) -> dict[str, Any]:
@@ -87,7 +93,7 @@ def rendered_json(
         key = id(r.message)
         content = shared.get(key) if shared is not None else None
         if content is None or content[0] is not r.message or content[1] is not r.length:
-            length = r.length.to_json() if r.length else None
+            length = length_of(r).to_json()
             content = (r.message, r.length, r.message.rendered(), length)
             if shared is not None:
                 shared[key] = content

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from notify.cli.app import App, journal_for_history
+from notify.cli.app import App, journal_for_history, journal_if_sent
 from notify.cli.options import GlobalOptions, global_options, options_of
 from notify.cli.output import Output
 from notify.cli.views import STATUS_STYLE
@@ -26,8 +26,10 @@ def incidents(ctx: click.Context, show_all: bool) -> None:
 
 
 def run_incidents(options: GlobalOptions, *, show_all: bool) -> int:
-    journal = journal_for_history(options)
+    journal = journal_if_sent(options)
     out = Output(options)
+    if journal is None:
+        return _nothing_sent(out, "incidents")
     rows = journal.list_incidents(include_resolved=show_all)
     due = _next_actions(options, journal, rows)
     if options.json:
@@ -62,6 +64,15 @@ def run_incidents(options: GlobalOptions, *, show_all: bool) -> int:
             *([_shown(due.get(i.id, {}))] if due else []),
         )
     out.out.print(table)
+    return int(ExitCode.OK)
+
+
+def _nothing_sent(out: Output, listed: str) -> int:
+    """A config that has sent nothing yet has an empty history: an empty list, exit 0."""
+    if out.options.json:
+        out.json({listed: []})
+    else:
+        out.note(f"no {listed} yet: nothing has been sent with this config.")
     return int(ExitCode.OK)
 
 
@@ -161,8 +172,10 @@ def log(ctx: click.Context, incident: str | None, failed: bool, limit: int) -> N
 
 
 def run_log(options: GlobalOptions, *, incident: str | None, failed: bool, limit: int) -> int:
-    journal = journal_for_history(options)
+    journal = journal_if_sent(options)
     out = Output(options)
+    if journal is None:
+        return _nothing_sent(out, "deliveries")
     statuses = (DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN) if failed else None
     rows = journal.deliveries(
         incident_id=incident, statuses=statuses, limit=limit, newest_first=True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from notify.cli.documents import totals
+from notify.cli.documents import length_of, totals
 from notify.model import DeliveryStatus
 
 if TYPE_CHECKING:
@@ -175,10 +175,11 @@ def preview_panels(checked: CheckedUpdate) -> list[Any]:
             else f"{first.recipient.address} (+{len(rows) - 1} more)"
         )
         title = escape(f"{name} · {first.channel.type} → {who}")
-        notes = [first.length.describe()] if first.length else []
+        length = length_of(first)
+        notes = [length.describe()]
         if first.truncated:
             notes.append("truncated")
-        if first.message.html:
+        if first.message.html and length.detail.get("part") != "html":
             notes.append(f"+ HTML part, {len(first.message.html)} bytes")
         panels.append(
             Panel(

@@ -70,3 +70,59 @@ def test_interrupt_names_the_deliveries_in_flight_not_a_promise(workspace: Works
     assert "3 deliveries were in flight; a retry may repeat those" in stderr
     assert "without sending anything twice" not in stderr
     assert "notify retry" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+# -- 15: history on a fresh config, lengths, check's verdicts --------------------------------
+
+
+def test_history_on_a_config_that_sent_nothing_is_empty_not_an_error(
+    workspace: Workspace,
+) -> None:
+    assert not workspace.journal.exists()
+    for command, listed in (("incidents", "incidents"), ("log", "deliveries")):
+        result = workspace.run(command, "--json")
+        assert result.code == 0, result.output
+        assert result.json() == {listed: []}
+        assert result.stderr == ""
+        shown = workspace.run(command)
+        assert shown.code == 0, shown.output
+        assert "nothing has been sent" in shown.stderr and "error" not in shown.stderr
+    assert not workspace.journal.exists()  # reading the history created nothing
+    # A journal named explicitly that is not there is still an error (a typo, most likely).
+    named = workspace.run("log", "--journal", str(workspace.path / "typo.db"))
+    assert named.code == 2 and "typo.db" in named.stderr
+
+
+def test_preview_json_gives_every_delivery_a_length(workspace: Workspace) -> None:
+    result = workspace.run("preview", "investigating", "--title", TITLE, "--message", "m", "--json")
+    assert result.code == 0, result.output
+    deliveries = result.json()["deliveries"]
+    assert {d["type"] for d in deliveries} >= {"email", "webhook", "sms", "slack"}
+    for d in deliveries:
+        length = d["length"]
+        assert isinstance(length, dict) and isinstance(length["value"], int), d
+        assert length["unit"], d
+    email = next(d for d in deliveries if d["type"] == "email")
+    html = email["rendered"]["html"]
+    assert email["length"] == {
+        "value": len(html.encode()),
+        "limit": 102 * 1024,  # where Gmail clips a message
+        "unit": "bytes",
+        "part": "html",
+        "clipped_by_gmail": False,
+    }
+    webhook = next(d for d in deliveries if d["type"] == "webhook")
+    assert webhook["length"]["limit"] is None  # no limit, still a length
+
+
+def test_an_email_over_gmails_clip_is_sent_and_the_preview_says_so(workspace: Workspace) -> None:
+    long = " ".join(["Every order placed since 09:00 is safe."] * 3000)  # ~120 KB
+    args = ["--title", TITLE, "--message", long, "--to", "status-email"]
+    preview = workspace.run("preview", "investigating", *args, "--json")
+    assert preview.code == 0, preview.output
+    length = preview.json()["deliveries"][0]["length"]
+    assert length["value"] > 102 * 1024 and length["clipped_by_gmail"] is True
+    shown = workspace.run("preview", "investigating", *args)
+    assert "clipped_by_gmail" in shown.stdout
+    sent = workspace.run("send", "investigating", *args, "--yes", "--json")
+    assert sent.code == 0, sent.output  # clipped by Gmail is not refused: it still goes out

@@ -267,7 +267,8 @@ def test_preview_panels_one_per_channel_with_whole_titles(prepared: CheckedUpdat
     assert "We are seeing errors at checkout." in sections[3]
     # Each panel's subtitle says how long its message is as the channel counts it.
     assert "segments" in sections[2] and "characters" in sections[3]
-    assert "+ HTML part" in sections[1]
+    # Email counts its HTML part's bytes against the 102 KB at which Gmail clips a message.
+    assert "/104448 bytes (part html)" in sections[1]
 
 
 def test_views_without_a_terminal_carry_no_colour_codes(prepared: CheckedUpdate) -> None:
