@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -64,6 +64,26 @@ class Outcome:
             error=redact(error) if error is not None else None,
             fallback_for=job.fallback_for,
         )
+
+
+def rescues(rows: Iterable[Delivery]) -> dict[int, int]:
+    """{failed delivery id: the id of the fallback delivery that went out in its place}, up
+    the fallback chain: a failure rescued by its fallback is done (CONTRACT.md), so neither
+    `retry` nor the exit code count it again."""
+    by_id: dict[int, Delivery] = {}
+    sent: list[Delivery] = []
+    for row in rows:
+        by_id[row.id] = row
+        if row.status == DeliveryStatus.SENT and row.fallback_for is not None:
+            sent.append(row)
+    found: dict[int, int] = {}
+    for rescuer in sent:
+        parent = by_id.get(rescuer.fallback_for) if rescuer.fallback_for is not None else None
+        while parent is not None and parent.id not in found:
+            found[parent.id] = rescuer.id
+            up = parent.fallback_for
+            parent = by_id.get(up) if up is not None else None
+    return found
 
 
 FallbackFactory = Callable[[Job, str], list[Job]]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from notify.channels.base import DeliveryContext
 from notify.delivery.incident import incident_json, iso
-from notify.delivery.jobs import Job, Outcome
+from notify.delivery.jobs import Job, Outcome, rescues
 from notify.journal import JournalSessionStore
 from notify.journal.base import FINAL_STATUSES, PlannedDelivery
 from notify.model import DeliveryStatus, ThreadRef
@@ -92,8 +92,24 @@ class Plan:
         run, or whose channel or recipient is no longer configured)."""
         jobs: list[Job] = []
         settled: list[Outcome] = []
+        rescued = rescues(rows)
         for row in rows:
             rendered = self._by_target.get((row.channel, row.recipient))
+            if row.id in rescued:  # its fallback went out in its place: done, not resent
+                settled.append(
+                    Outcome(
+                        delivery_id=row.id,
+                        channel=row.channel,
+                        type=row.type,
+                        recipient=row.recipient,
+                        status=DeliveryStatus(row.status),
+                        attempts=row.attempts,
+                        error=row.error,
+                        fallback_for=row.fallback_for,
+                        rescued_by=rescued[row.id],
+                    )
+                )
+                continue
             if rendered is not None and row.status not in FINAL_STATUSES:
                 jobs.append(self._job(row, rendered))
                 continue

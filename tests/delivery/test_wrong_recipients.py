@@ -41,3 +41,38 @@ def test_a_group_of_disabled_channels_only_is_an_error_naming_it(workspace: Work
     result = send(workspace, "investigating", "--title", TITLE, "--to", "internal", code=2)
     assert "every channel of --to internal is disabled" in result.stderr
     assert workspace.sandbox.requests() == [] and workspace.sandbox.emails() == []
+
+
+# 6. A failure rescued by its fallback is done: retry sends it again to nobody.
+
+
+def test_retry_after_a_rescue_resends_nothing_and_exits_0(workspace: Workspace) -> None:
+    config = workspace.config.read_text()
+    config = config.replace(
+        "    rate_limit: 10/s\n", "    rate_limit: 10/s\n    fallback: status-email\n", 1
+    )
+    workspace.write_config(config)
+    workspace.sandbox.fail("twilio", 400, times=1)  # the first number's SMS fails for good
+    first = send(workspace, "investigating", "--title", TITLE, "--to", "customers-sms")
+    statuses = Counter((d["channel"], d["status"]) for d in first["deliveries"])
+    assert statuses[("customers-sms", "failed")] == 1 and statuses[("status-email", "sent")] == 2
+    texts = len(workspace.sandbox.posts("twilio"))
+
+    result = workspace.run("retry", "--yes", "--json")
+    assert result.code == 0, result.output
+    assert result.json()["updates"] == []
+    assert len(workspace.sandbox.posts("twilio")) == texts  # the SMS is not sent again
+    assert len(workspace.sandbox.emails()) == 2
+
+    # Asked for the update itself (--key), it is settled: rescued, nothing sent.
+    key = first["update"]["key"]
+    again = send(
+        workspace, "investigating", "--title", TITLE, "--key", key, "--to", "customers-sms"
+    )
+    rescued = [
+        d
+        for d in again["deliveries"]
+        if d["channel"] == "customers-sms" and d["status"] == "failed"
+    ]
+    assert len(rescued) == 1 and rescued[0]["rescued_by"] is not None
+    assert len(workspace.sandbox.posts("twilio")) == texts
