@@ -59,7 +59,7 @@ def run(options: Any, *, now: datetime | None, dry_run: bool) -> int:
     try:
         show = None if options.json or options.quiet else (lambda a: _line(a, out))
         report = run_tick(
-            app.config, app.templates, journal, now=now, dry_run=dry_run, on_action=show
+            app.config, lambda: app.templates, journal, now=now, dry_run=dry_run, on_action=show
         )
     finally:
         journal.close()
@@ -89,9 +89,9 @@ def _report(report: TickReport, out: Output, dry_run: bool) -> None:
         return
     if out.options.quiet:
         return
-    if not report.actions:
-        out.note(f"nothing due at {_iso(report.now)}.")
-    if dry_run:
+    if dry_run:  # an idle tick says nothing: cron mails whatever a job prints
+        if not report.actions:
+            out.note(f"nothing due at {_iso(report.now)}.")
         for due in report.upcoming[:20]:
             out.out.print(
                 f"next     {due.kind:<22} {due.incident_id}  due {_iso(due.due_at)}",

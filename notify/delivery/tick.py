@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 
 from notify.delivery.inputs import UpdateRequest
 from notify.delivery.schedule import Agenda, Due, agenda
-from notify.delivery.service import UpdateResult, send_update
 from notify.errors import Interrupted, NotifyError
 from notify.journal.base import ScheduledAction
 from notify.model import DeliveryStatus
@@ -27,6 +26,7 @@ from notify.model import DeliveryStatus
 if TYPE_CHECKING:
     from notify.config.model import Config
     from notify.config.schedule import Schedule
+    from notify.delivery.service import UpdateResult
     from notify.journal.base import Journal
     from notify.render.templates import TemplateSet
 
@@ -54,7 +54,7 @@ class TickReport:
 
 def run_tick(
     config: Config,
-    templates: TemplateSet,
+    templates: TemplateSet | Callable[[], TemplateSet],
     journal: Journal,
     *,
     now: datetime | None = None,
@@ -62,7 +62,10 @@ def run_tick(
     owner: str | None = None,
     on_action: Callable[[ActionOutcome], None] | None = None,
 ) -> TickReport:
-    """Work out what is due at `now` (default: the clock) and do it; a dry run records nothing."""
+    """Work out what is due at `now` (default: the clock) and do it; a dry run records nothing.
+
+    `templates` may be a function that loads them: an idle tick (most minutes) then never
+    loads templates nor the delivery stages, which is most of a cron tick's cost."""
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     report = TickReport(now)
     schedule = config.schedule
@@ -94,7 +97,7 @@ def _act(
     due: Due,
     schedule: Schedule,
     config: Config,
-    templates: TemplateSet,
+    templates: TemplateSet | Callable[[], TemplateSet],
     journal: Journal,
     now: datetime,
     dry_run: bool,
@@ -113,8 +116,11 @@ def _act(
     request = _request(due, to, now)
     if dry_run:
         return ActionOutcome(due, "planned")
+    from notify.delivery.service import send_update  # not loaded by a tick with nothing due
+
+    loaded = templates() if callable(templates) else templates
     try:
-        result = send_update(request, config, templates, journal, owner=owner, now=now)
+        result = send_update(request, config, loaded, journal, owner=owner, now=now)
     except Interrupted:
         raise
     except NotifyError as exc:  # a template or recipient problem: not recorded, tried again
