@@ -128,6 +128,11 @@ class ChannelCheckError(Exception):
     """`check --online` found the credentials or target wrong; the message says what to check."""
 
 
+class ChannelNotVerified(Exception):
+    """`check --online` cannot prove this channel without sending: not a failure, and not a ✓
+    either. The message says what was checked, if anything, and what only a delivery proves."""
+
+
 class Channel(ABC):
     """Base of every channel adapter. Subclasses set `spec` and implement `send`."""
 
@@ -239,9 +244,10 @@ class Channel(ABC):
     async def check_online(self, ctx: DeliveryContext) -> str:
         """Prove the credentials work without sending anything; return what was proven.
 
-        Raise ChannelCheckError (message without secrets) when they do not.
+        Raise ChannelCheckError (message without secrets) when they do not, and
+        ChannelNotVerified when nothing short of sending could tell.
         """
-        return "no online check for this type"
+        raise ChannelNotVerified("this channel type has no online check")
 
     async def close(self) -> None:  # noqa: B027 - optional hook, most adapters hold nothing
         """Release connections (SMTP pools); called once after a run."""

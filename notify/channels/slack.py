@@ -16,6 +16,7 @@ from typing import Any
 
 from notify.channels.base import (
     ChannelCheckError,
+    ChannelNotVerified,
     ChannelSpec,
     DeliveryContext,
     Field,
@@ -276,7 +277,7 @@ class SlackChannel(HttpChannel):
 
     async def check_online(self, ctx: DeliveryContext) -> str:
         if self._webhook:
-            return "webhook mode: no check possible without posting"
+            raise ChannelNotVerified("webhook mode: only posting a message proves the URL")
         answer = await self._call(ctx, "auth.test", {})
         problem = self._problem(answer, "auth.test")
         if problem:

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from notify.channels.base import (
+    ChannelNotVerified,
     ChannelSpec,
     DeliveryContext,
     Field,
@@ -128,4 +129,4 @@ class TeamsChannel(HttpChannel):
 
     async def check_online(self, ctx: DeliveryContext) -> str:
         # A Workflows URL can only be proven by posting to it, and a check must send nothing.
-        return "not checked online: a Workflows URL can only be proven by posting a card"
+        raise ChannelNotVerified("a Workflows URL can only be proven by posting a card")

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from notify import __version__
 from notify.channels.base import (
+    ChannelNotVerified,
     ChannelSpec,
     DeliveryContext,
     Field,
@@ -220,4 +221,11 @@ class WebhookChannel(HttpChannel):
         return failed_answer(answer, f"{who}: the endpoint answered {status}: {said}")
 
     async def check_online(self, ctx: DeliveryContext) -> str:
-        return "webhook: no check possible without sending"
+        # Only a delivery proves a receiver accepts notify's signed posts, and a check sends
+        # nothing. HEAD (safe by HTTP's rules) at least shows the address resolves and answers;
+        # a connection error fails the check.
+        answer = await self.call(ctx, Request("HEAD", self.settings.url))
+        raise ChannelNotVerified(
+            f"{self.target()} answers (HEAD: {answer.status}), but only a delivery proves it "
+            f"accepts signed posts: `notify send ... --to {self.name}` to a test receiver"
+        )

@@ -77,7 +77,7 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
     # Every template renders for every channel with nothing but a title and a message.
     for name in names:
         request = UpdateRequest(
-            template=name, title=SAMPLE_TITLE, message=SAMPLE_MESSAGE, dry_run=True
+            template=name, title=SAMPLE_TITLE, message=SAMPLE_MESSAGE, dry_run=True, sample=True
         )
         try:
             send_update(request, config, app.templates, None)  # a dry run: preflight only
@@ -91,11 +91,19 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
     journal = app.existing_journal()  # a file is never created here; a server's is opened
     findings.append(_journal_finding(journal, config.journal_path))
 
-    failed = False
     if online:
-        for name, result, good in asyncio.run(_online(list(config.channels.values()), journal)):
-            findings.append({"check": f"online: {name}", "ok": good, "detail": result})
-            failed = failed or not good
+        for name, result, verdict in asyncio.run(_online(list(config.channels.values()), journal)):
+            # verdict None: nothing wrong found, but nothing proven either (not a ✓).
+            findings.append(
+                {
+                    "check": f"online: {name}",
+                    "ok": verdict is not False,
+                    "verified": verdict is True,
+                    "detail": result,
+                }
+            )
+    failed = [f["check"] for f in findings if not f["ok"]]
+    unverified = [f["check"] for f in findings if f.get("verified") is False and f["ok"]]
 
     from rich.markup import escape
 
@@ -104,15 +112,27 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
     else:
         for f in findings:
             mark = "[green]✓[/]" if f["ok"] else "[red]✗[/]"
-            out.out.print(f"{mark} {escape(f['check'])}: {escape(str(f['detail']))}")
-        if not failed:
+            detail = str(f["detail"])
+            if f.get("verified") is False and f["ok"]:
+                mark, detail = "[yellow]?[/]", f"not verified: {detail}"
+            out.out.print(f"{mark} {escape(f['check'])}: {escape(detail)}")
+        if not failed and not online:
             out.note(
-                "everything checks out."
-                if online
-                else "everything checks out offline; "
-                "`notify check --online` also proves credentials."
+                "everything checks out offline; `notify check --online` also proves credentials."
             )
-    return int(ExitCode.INVALID_INPUT if failed else ExitCode.OK)
+        elif not failed and unverified:
+            out.note(
+                f"everything checks out, but {len(unverified)} channel(s) cannot be verified "
+                "without sending (marked ?)."
+            )
+        elif not failed:
+            out.note("everything checks out.")
+    if failed:
+        # The checklist is on stdout (perhaps a pipe or a JSON document): a person or a cron
+        # mail still sees one line saying what failed.
+        click.echo(f"notify: error: check failed: {', '.join(failed)}", err=True)
+        return int(ExitCode.INVALID_INPUT)
+    return int(ExitCode.OK)
 
 
 def _journal_finding(journal: Journal | None, location: Path | str) -> dict[str, Any]:
@@ -139,10 +159,12 @@ def _journal_finding(journal: Journal | None, location: Path | str) -> dict[str,
 
 async def _online(
     channels: list[ChannelConfig], journal: Journal | None
-) -> list[tuple[str, str, bool]]:
+) -> list[tuple[str, str, bool | None]]:
+    """(channel, what was found, verdict) for each enabled channel: True proven, False wrong,
+    None not verifiable without sending."""
     import httpx
 
-    from notify.channels.base import ChannelCheckError, DeliveryContext
+    from notify.channels.base import ChannelCheckError, ChannelNotVerified, DeliveryContext
     from notify.journal import JournalSessionStore
 
     class _MemoryStore:
@@ -157,7 +179,7 @@ async def _online(
 
     async with httpx.AsyncClient() as http:
 
-        async def one(channel: ChannelConfig) -> tuple[str, str, bool]:
+        async def one(channel: ChannelConfig) -> tuple[str, str, bool | None]:
             ctx = DeliveryContext(
                 http=http,
                 # A journal that exists already keeps provider sessions (Bluesky logins are
@@ -171,6 +193,8 @@ async def _online(
             try:
                 detail = await channel.adapter.check_online(ctx)
                 return channel.name, redact(detail), True
+            except ChannelNotVerified as exc:
+                return channel.name, redact(str(exc)), None
             except ChannelCheckError as exc:
                 return channel.name, redact(str(exc)), False
             except (httpx.HTTPError, OSError) as exc:

@@ -10,7 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from notify.channels.base import DeliveryContext, Message, Recipient, ThreadRef
+from notify.channels.base import (
+    ChannelNotVerified,
+    DeliveryContext,
+    Message,
+    Recipient,
+    ThreadRef,
+)
 from notify.channels.testing import delivery_context, mock_client
 from notify.channels.webhook import WebhookChannel, verify_signature
 
@@ -214,10 +220,17 @@ def test_headers_cannot_override_the_signature() -> None:
     assert problems and problems[0][0] == "headers"
 
 
-async def test_check_online_says_there_is_nothing_to_check() -> None:
-    async with mock_client(lambda r: httpx.Response(500)) as client:
-        text = await channel().check_online(make_ctx(client))
-    assert text == "webhook: no check possible without sending"
+async def test_check_online_reaches_the_endpoint_but_does_not_claim_it_verified() -> None:
+    seen: list[str] = []
+
+    def endpoint(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        return httpx.Response(405)
+
+    async with mock_client(endpoint) as client:
+        with pytest.raises(ChannelNotVerified, match=r"answers \(HEAD: 405\)"):
+            await channel().check_online(make_ctx(client))
+    assert seen == ["HEAD"]  # nothing posted
 
 
 # --- against the sandbox, over real sockets ---------------------------------------------------

@@ -126,3 +126,31 @@ def test_an_email_over_gmails_clip_is_sent_and_the_preview_says_so(workspace: Wo
     assert "clipped_by_gmail" in shown.stdout
     sent = workspace.run("send", "investigating", *args, "--yes", "--json")
     assert sent.code == 0, sent.output  # clipped by Gmail is not refused: it still goes out
+
+
+def test_check_online_marks_what_it_cannot_verify_and_names_what_failed(
+    workspace: Workspace,
+) -> None:
+    checked = workspace.run("check", "--online")
+    assert checked.code == 0, checked.output
+    webhook = next(line for line in checked.stdout.splitlines() if "status-webhook" in line)
+    assert not webhook.startswith("✓") and webhook.startswith("?"), webhook
+    assert "not verified" in webhook
+    assert "✓ online: ops-slack" in checked.stdout  # a token proven is a ✓
+    assert "could not be verified" in checked.stderr or "cannot be verified" in checked.stderr
+    document = workspace.run("check", "--online", "--json").json()
+    found = {c["check"]: c for c in document["checks"]}
+    assert found["online: status-webhook"]["verified"] is False
+    assert found["online: ops-slack"]["verified"] is True and document["ok"] is True
+
+    # A failing check: the checklist on stdout, and one line on stderr naming what failed.
+    text = workspace.config.read_text()
+    workspace.write_config(text.replace("xoxb-sandbox-", "xoxb-revoked-"))
+    failed = workspace.run("check", "--online")
+    assert failed.code == 2
+    assert "✗ online: ops-slack" in failed.stdout
+    lines = failed.stderr.strip().splitlines()
+    assert lines == ["notify: error: check failed: online: ops-slack"], failed.stderr
+    as_json = workspace.run("check", "--online", "--json")
+    assert as_json.code == 2 and as_json.json()["ok"] is False
+    assert as_json.stderr.strip() == "notify: error: check failed: online: ops-slack"
