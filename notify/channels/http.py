@@ -2,7 +2,8 @@
 
 `HttpChannel.call` sends one `Request` through the shared client with the channel's timeout,
 re-raises network errors with every secret removed from their text, and reads the provider's
-answer once (`Answer`: status, headers, JSON or text). An adapter supplies `build_request` (a
+answer once (`Answer`: status, headers, JSON or text), up to a size cap (notify.channels.reading)
+and within the timeout, body included. An adapter supplies `build_request` (a
 rendered message -> a Request) and `parse` (the Answer -> a Receipt); one that needs several
 requests for a delivery (Slack edits its first message, Bluesky keeps a session) overrides `send`
 and uses `call` itself. Failures become one-line, secret-free Receipts that say whether a retry
@@ -15,6 +16,8 @@ stay fast.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -32,6 +35,7 @@ from notify.channels.base import (
     Recipient,
     ThreadRef,
 )
+from notify.channels.reading import read_capped
 from notify.secrets import redact
 
 if TYPE_CHECKING:
@@ -81,6 +85,7 @@ class Answer:
     headers: Mapping[str, str] = field(default_factory=dict)  # case-insensitive (httpx.Headers)
     data: Any = None  # the parsed JSON body, None when it was not JSON
     text: str = ""  # the raw body, for providers that answer in plain text or HTML
+    truncated: bool = False  # the body went past MAX_ANSWER_BYTES; `text` is its start
 
     @property
     def ok(self) -> bool:
@@ -102,15 +107,29 @@ class Answer:
 
 
 def read_answer(response: httpx.Response) -> Answer:
-    """Status, headers and body (JSON when it parses) of a response."""
-    text = response.text
+    """Status, headers and body (JSON when it parses) of a response already read whole."""
+    return answer_from(response, response.content)
+
+
+def answer_from(response: httpx.Response, body: bytes, *, truncated: bool = False) -> Answer:
+    """The Answer for `response` whose (decoded, capped) body is `body`."""
+    try:
+        text = body.decode(response.charset_encoding or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        text = body.decode("utf-8", errors="replace")
     data: Any = None
-    if text.strip():
+    if text.strip() and not truncated:
         try:
-            data = response.json()
-        except ValueError:
+            data = json.loads(body)
+        except (ValueError, RecursionError):  # not JSON, or nested deep enough to hurt
             data = None
-    return Answer(status=response.status_code, headers=response.headers, data=data, text=text)
+    return Answer(
+        status=response.status_code,
+        headers=response.headers,
+        data=data,
+        text=text,
+        truncated=truncated,
+    )
 
 
 @contextmanager
@@ -130,15 +149,26 @@ def scrubbed_network_errors() -> Iterator[None]:
 
 
 async def call(http: httpx.AsyncClient, request: Request, timeout: float) -> Answer:
-    """Send `request` and read its answer; network errors propagate, scrubbed of secrets."""
+    """Send `request` and read its answer; network errors propagate, scrubbed of secrets.
+
+    `timeout` bounds the whole exchange, the body included: a provider trickling an endless
+    answer is cut off like one that never answers (TimeoutError). The body is read up to
+    `MAX_ANSWER_BYTES` and the rest left unread (`Answer.truncated`).
+    """
     options: dict[str, Any] = {}
-    for name in ("json", "content", "data", "headers", "auth"):
+    for name in ("json", "content", "data", "auth"):
         value = getattr(request, name)
         if value is not None:
             options[name] = value
+    # Only encodings read_capped can inflate a bounded amount at a time (no br, no zstd).
+    options["headers"] = {"Accept-Encoding": "gzip, deflate", **(request.headers or {})}
     with scrubbed_network_errors():
-        response = await http.request(request.method, request.url, timeout=timeout, **options)
-    return read_answer(response)
+        async with asyncio.timeout(timeout):
+            async with http.stream(
+                request.method, request.url, timeout=timeout, **options
+            ) as response:
+                body, truncated = await read_capped(response)
+    return answer_from(response, body, truncated=truncated)
 
 
 # --- what a failed answer means -----------------------------------------------------------------
