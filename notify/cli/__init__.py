@@ -208,8 +208,11 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def _one_line(text: str) -> str:
-    """Errors are one line on stderr: a message from a library may carry newlines."""
-    return " ".join(text.split())
+    """Errors are one line on stderr: a message from a library may carry newlines, one quoting a
+    file or a provider control characters, shown and not obeyed."""
+    from notify.cli.output import printable
+
+    return printable(" ".join(text.split()))
 
 
 _default_showwarning = warnings.showwarning

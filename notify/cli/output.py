@@ -1,15 +1,20 @@
 """Where a command's words go: results (or one JSON document) on stdout, notes on stderr.
 
 Every byte written goes through notify.secrets.redact, so a secret that slipped into a provider's
-error text or a rendered message is still never printed.
+error text or a rendered message is still never printed. Every piece of text shown goes through
+`printable` on its way to the terminal, so control characters that came from outside (a
+provider's error body, a file, a message, an error replayed from the journal) are shown, not
+obeyed: no escape sequence but rich's own styling reaches the terminal.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import cache
 from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from notify.secrets import redact
@@ -20,6 +25,42 @@ if TYPE_CHECKING:
     from notify.cli.options import GlobalOptions
 
 T = TypeVar("T")
+
+
+# C0 controls but newline and tab, DEL, C1 controls (0x9b is a one-byte CSI to some terminals),
+# and the bidirectional overrides that make text read other than it is ("Trojan Source").
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _picture(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # its Unicode control picture: ESC shows as ␛
+    return "␡" if code == 0x7F else "\ufffd"
+
+
+def printable(text: str) -> str:
+    """`text` with every control character but newline and tab replaced by a visible stand-in."""
+    return _CONTROL.sub(_picture, text)
+
+
+@cache
+def _console_class() -> type[Console]:
+    from rich.console import Console
+    from rich.segment import Segment
+
+    class PrintableConsole(Console):
+        """A rich Console that neutralises control characters in the text it is given, at the
+        one place where text becomes terminal output: after layout, before rich adds its own
+        escape codes (styles, links), so those alone reach the terminal."""
+
+        def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+            return super()._render_buffer(
+                segment if segment.control else Segment(printable(segment.text), segment.style)
+                for segment in buffer
+            )
+
+    return PrintableConsole
 
 
 class RedactingStream(io.TextIOBase):  # rich accepts any text stream; typed IO[str] below
@@ -54,19 +95,15 @@ class Output:
     @property
     def out(self) -> Console:
         if self._out is None:
-            from rich.console import Console
-
             stream = cast("IO[str]", RedactingStream(sys.stdout))
-            self._out = Console(file=stream, highlight=False, soft_wrap=False)
+            self._out = _console_class()(file=stream, highlight=False, soft_wrap=False)
         return self._out
 
     @property
     def err(self) -> Console:
         if self._err is None:
-            from rich.console import Console
-
             stream = cast("IO[str]", RedactingStream(sys.stderr))
-            self._err = Console(file=stream, highlight=False, stderr=True)
+            self._err = _console_class()(file=stream, highlight=False, stderr=True)
         return self._err
 
     def json(self, document: Any) -> None:
@@ -80,9 +117,14 @@ class Output:
         sys.stdout.flush()
 
     def note(self, text: str) -> None:
-        """A line for people (stderr), silenced by -q."""
+        """A line for people (stderr), silenced by -q; wrapped only on a terminal."""
         if not self.options.quiet:
-            self.err.print(text)
+            self.err.print(text, soft_wrap=not self.err.is_terminal)
+
+    def line(self, text: str) -> None:
+        """A sentence on stdout (markup). On a terminal it wraps to the window; in a pipe, a file
+        or a CI log it stays one line, whatever its length (a wrap there would cut it in two)."""
+        self.out.print(text, soft_wrap=not self.out.is_terminal)
 
 
 class JsonRows(Sequence[dict[str, Any]], Generic[T]):

@@ -69,3 +69,61 @@ def test_the_timeout_covers_reading_the_body(tmp_path: Path) -> None:
     (delivery,) = json.loads(stdout)["deliveries"]
     assert "timed out after 2 s" in delivery["error"]
     assert seconds < 6, f"{seconds:.1f} s with timeout: 2"  # not 2 s a chunk, nor 2 + 5 s
+
+
+# A window title, a screen clear, hidden text, a bell, a one-byte CSI and a bidi override.
+ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x1b[8mhidden\x1b[0m \x9b31m \u202egnp.exe"
+
+
+def _no_control(text: str) -> None:
+    for char in ("\x1b", "\x07", "\x9b", "\u202e"):
+        assert char not in text, f"{char!r} reached the terminal: {text!r}"
+
+
+def test_provider_text_never_drives_the_terminal(tmp_path: Path) -> None:
+    from tests.conftest import invoke
+
+    config = tmp_path / "channels.yaml"
+    with hostile_endpoint("text", status=400, text=ESCAPES.encode()) as hostile:
+        config.write_text(webhook_config(hostile.url))
+        sent = invoke(["--config", str(config), *SEND])
+    assert sent.code == 1, sent.output
+    _no_control(sent.output)
+    assert "pwned" in sent.output and "␛" in sent.output  # shown, not obeyed
+    replayed = invoke(["--config", str(config), "log"])  # the stored error, replayed
+    assert replayed.code == 0, replayed.output
+    _no_control(replayed.output)
+    assert "pwned" in replayed.output
+    logged = invoke(["--config", str(config), "log", "--json"]).json()
+    incident = logged["deliveries"][0]["incident_id"]
+    for command in (["log", "--failed"], ["show", incident]):
+        shown = invoke(["--config", str(config), *command])
+        assert shown.code == 0, shown.output
+        _no_control(shown.output)
+
+
+def test_text_from_files_and_arguments_never_drives_the_terminal(tmp_path: Path) -> None:
+    from tests.conftest import invoke
+
+    config = tmp_path / "channels.yaml"
+    config.write_text(webhook_config("http://127.0.0.1:9/hook"))
+    message = tmp_path / "message.txt"
+    message.write_text(f"Looking {ESCAPES}")
+    preview = invoke(
+        [
+            "--config",
+            str(config),
+            "preview",
+            "investigating",
+            "--title",
+            f"Down {ESCAPES}",
+            "--message-file",
+            str(message),
+        ]
+    )
+    assert preview.code == 0, preview.output
+    _no_control(preview.output)
+    assert "pwned" in preview.output
+    error = invoke(["--config", str(config), "send", f"nope{ESCAPES}", "--title", "t"])
+    assert error.code == 2
+    _no_control(error.output)
