@@ -1,7 +1,10 @@
 """`notify demo`: a sample incident through every real adapter into an in-process sandbox.
 
 Three updates (investigating, identified, resolved) go out over every channel type; then the demo
-shows what each emulated provider received, with the threads and reply chains it recorded.
+shows what each emulated provider received, with the threads and reply chains it recorded. The
+sandbox serves the demo's status site meanwhile: the demo prints the address of the live status
+page and of a sample page of "your website" with the banner on it (and, at a terminal, waits
+while the incident is open and at the end, so they can be opened in a browser).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from notify.cli.app import App, open_journal_at
+from notify.cli.app import App, is_interactive, open_journal_at
 from notify.cli.documents import result_document
 from notify.cli.options import global_options, options_of
 from notify.cli.output import Output
@@ -48,10 +51,18 @@ STEPS = [
 ]
 
 DEMO_TITLE = "Checkout errors"
+DEMO_COMPONENTS = [  # as the sandbox's Statuspage page has them
+    {"name": "Website"},
+    {"name": "Checkout", "description": "Cart and payment pages"},
+    {"name": "Payments API", "group": "Platform"},
+    {"name": "Mobile app", "group": "Platform"},
+]
 
 
-def demo_config_text(sb: Sandbox, *, journal: str | None = None) -> str:
-    """The demo's channels.yaml: one channel of every type, pointed at `sb`."""
+def demo_config_text(sb: Sandbox, *, journal: str | None = None, website: bool = False) -> str:
+    """The demo's channels.yaml: one channel of every messaging type, pointed at `sb`; with
+    `website` (the demo itself) also the status site and Statuspage, and the components they
+    list. (Tests edit the messaging config by line, so those lines stay where they are.)"""
     from notify.sandbox.config import channel, config_text
 
     channels = {
@@ -80,7 +91,14 @@ def demo_config_text(sb: Sandbox, *, journal: str | None = None) -> str:
             "status-webhook",
         ],
     }  # fmt: skip
-    return config_text(channels, timezone="UTC", journal=journal, groups=groups)
+    if not website:
+        return config_text(channels, timezone="UTC", journal=journal, groups=groups)
+    channels["status-site"] = channel("site", sb)
+    channels["status-page"] = channel("statuspage", sb)
+    groups["public"] += ["status-site", "status-page"]
+    return config_text(
+        channels, timezone="UTC", journal=journal, components=DEMO_COMPONENTS, groups=groups
+    )
 
 
 @click.command()
@@ -115,7 +133,7 @@ def _run(
     from notify.config import load_config_text  # the stages: not for `notify demo --help`
     from notify.delivery.service import send_update
 
-    text = demo_config_text(sb)
+    text = demo_config_text(sb, website=True)
     (folder / "channels.yaml").write_text(text, encoding="utf-8")
     journal_path = options.journal_override() or str(folder / "journal.db")
     config = load_config_text(
@@ -123,6 +141,8 @@ def _run(
     )
     app = App(options=options, config=config)
     journal = open_journal_at(config.journal_path)
+    site = sb.serve_site(folder / "site")
+    pages = {"status_page": f"{site}/", "banner_sample": sb.base_url("example") + "/"}
     out.note(
         f"[bold]notify demo[/]: a sandbox on {sb.url} (SMTP {sb.smtp_host}:{sb.smtp_port}); "
         f"{len(config.channels)} channels, three updates."
@@ -153,8 +173,10 @@ def _run(
             if o.status != DeliveryStatus.SENT:
                 line = escape(f"  {o.channel} → {o.recipient}: {o.status}: {o.error}")
                 out.note(f"[red]{line}[/]")
+        if template == "identified" and _pausing(options):
+            _wait(out, pages, "while the incident is open: the banner shows it", "to resolve it")
     if options.json:
-        out.json({"updates": documents, "received": received_summary(sb)})
+        out.json({"updates": documents, "received": received_summary(sb), "site": pages})
     else:
         show_received(out, sb)
         if keep:
@@ -162,7 +184,29 @@ def _run(
                 f"the demo's config and journal are in {folder}: try "
                 f"`notify --config {folder / 'channels.yaml'} show {incident_id}`."
             )
+        if _pausing(options):
+            _wait(out, pages, "now resolved: the banner shows nothing", "to stop the sandbox")
+        else:
+            where = f" (its files are in {folder / 'site'})" if keep else ""
+            _show_pages(out, pages, f"the demo's status site was served while it ran{where}")
     return int(ExitCode.DELIVERY_FAILED if failed else ExitCode.OK)
+
+
+def _pausing(options: GlobalOptions) -> bool:
+    """Wait for the user to look at the pages: only for a person at a terminal."""
+    return not options.json and not options.quiet and is_interactive()
+
+
+def _show_pages(out: Output, pages: dict[str, str], what: str) -> None:
+    out.note(f"[bold]{what}[/]")
+    out.note(f"  the status page:                {pages['status_page']}")
+    out.note(f"  a page of yours with the banner: {pages['banner_sample']}")
+
+
+def _wait(out: Output, pages: dict[str, str], moment: str, then: str) -> None:
+    _show_pages(out, pages, f"live now, {moment}")
+    click.prompt(f"Open them in a browser; press Enter {then}", default="", show_default=False,
+                 prompt_suffix=" ", err=True)  # fmt: skip
 
 
 def _threading(post: dict[str, Any]) -> str:
@@ -189,6 +233,9 @@ def _threading(post: dict[str, Any]) -> str:
 
 def _post_text(provider: str, post: dict[str, Any]) -> str:
     """The words a provider stored, whatever it calls them."""
+    if provider == "statuspage":  # an incident, with its updates newest first
+        updates = [str(u.get("status")) for u in post.get("incident_updates") or []]
+        return f"{post.get('name')}: {' → '.join(reversed(updates))} (one incident)"
     if provider == "twilio":
         return f"to {post.get('to')}: {post.get('body', '')}"
     if provider == "webhook":
@@ -222,6 +269,7 @@ def received_summary(sb: Sandbox) -> dict[str, Any]:
         "bluesky",
         "x",
         "webhook",
+        "statuspage",
     ):
         try:
             posts = sb.posts(provider)
