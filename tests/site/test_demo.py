@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
+import pytest
+
 from tests.conftest import invoke
 
 
@@ -37,3 +40,29 @@ def test_without_a_terminal_the_demo_says_the_site_was_served_while_it_ran(
     assert "the demo's status site was served while it ran" in said
     assert f"its files are in {tmp_path / 'site'}" in said
     assert "the status page:" in said and "/site/" in said and "/example/" in said
+
+
+def test_at_a_terminal_the_demo_waits_while_the_pages_are_live(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import notify.cli.demo as demo
+
+    seen: list[str] = []
+    real_wait = demo._wait
+
+    def wait_and_look(out: object, pages: dict[str, str], moment: str, then: str) -> None:
+        seen.append(
+            httpx.get(pages["status_page"] + "api/v2/status.json").json()["status"]["indicator"]
+        )
+        seen.append(httpx.get(pages["banner_sample"]).text)
+        real_wait(out, pages, moment, then)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(demo, "is_interactive", lambda: True)
+    monkeypatch.setattr(demo, "_wait", wait_and_look)
+    result = invoke(["demo", "--keep", str(tmp_path)], input="\n\n")
+    assert result.code == 0, result.output
+    indicator_open, page_open, indicator_end, _ = seen
+    assert indicator_open == "major" and indicator_end == "none"  # live while it waited
+    assert "/embed/banner.js" in page_open
+    assert "press Enter to resolve it" in result.stderr
+    assert "press Enter to stop the sandbox" in result.stderr
