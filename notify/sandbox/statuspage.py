@@ -22,22 +22,16 @@ from typing import Any
 
 from notify.sandbox.core.emulator import Emulator, Request, Response, SandboxState
 from notify.sandbox.credentials import Credentials
+from notify.sandbox.statuspage_rules import (
+    COMPONENT_STATUSES,
+    SCHEDULED,
+    incident_problem,
+    paging,
+    request_object,
+)
 
 __all__ = ["SEEDED_COMPONENTS", "StatuspageEmulator"]
 
-REALTIME = ("investigating", "identified", "monitoring", "resolved")
-SCHEDULED = ("scheduled", "in_progress", "verifying", "completed")
-IMPACTS = ("none", "maintenance", "minor", "major", "critical")
-COMPONENT_STATUSES = (
-    "operational",
-    "under_maintenance",
-    "degraded_performance",
-    "partial_outage",
-    "major_outage",
-    "",
-)
-BODY_LIMIT = 25_000
-NAME_LIMIT = 255
 WINDOW = 60.0  # seconds of the rolling rate-limit window
 PER_WINDOW = 60  # requests a key may make in it
 # (name, group): the sample page's components, as an operator would have set them up.
@@ -48,48 +42,12 @@ SEEDED_COMPONENTS: tuple[tuple[str, str | None], ...] = (
     ("Mobile app", "Platform"),
     ("Support line", None),
 )
-_FIELDS = {
-    "name": str,
-    "status": str,
-    "impact_override": str,
-    "scheduled_for": str,
-    "scheduled_until": str,
-    "scheduled_remind_prior": bool,
-    "scheduled_auto_in_progress": bool,
-    "scheduled_auto_completed": bool,
-    "scheduled_auto_transition": bool,
-    "auto_transition_to_maintenance_state": bool,
-    "auto_transition_to_operational_state": bool,
-    "auto_transition_deliver_notifications_at_start": bool,
-    "auto_transition_deliver_notifications_at_end": bool,
-    "metadata": dict,
-    "deliver_notifications": bool,
-    "auto_tweet_at_beginning": bool,
-    "auto_tweet_on_completion": bool,
-    "auto_tweet_on_creation": bool,
-    "auto_tweet_one_hour_before": bool,
-    "backfill_date": str,
-    "backfilled": bool,
-    "body": str,
-    "components": dict,
-    "component_ids": list,
-}
 _PATH = re.compile(r"^/v1/pages/([^/]+)(/[^?]*)?$")
 
 
 def _time(epoch: float) -> str:
     moment = datetime.fromtimestamp(epoch, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _date_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else None
 
 
 class StatuspageEmulator(Emulator):
@@ -218,7 +176,7 @@ class StatuspageEmulator(Emulator):
         return component
 
     def _list_components(self, req: Request) -> Response:
-        problem, page, per_page = _paging(req, "per_page")
+        problem, page, per_page = paging(req, "per_page")
         if problem:
             return problem
         items = list(self.components.values())
@@ -226,7 +184,7 @@ class StatuspageEmulator(Emulator):
         return Response(200, copy.deepcopy(items[start : start + per_page]))
 
     def _create_component(self, req: Request) -> Response:
-        body, problem = _object(req, "component")
+        body, problem = request_object(req, "component")
         if problem:
             return problem
         name = body.get("name")
@@ -245,7 +203,7 @@ class StatuspageEmulator(Emulator):
     # -- incidents ----------------------------------------------------------------------------
 
     def _list_incidents(self, req: Request) -> Response:
-        problem, page, limit = _paging(req, "limit")
+        problem, page, limit = paging(req, "limit")
         if problem:
             return problem
         query = (req.query.get("q") or [""])[-1].lower()
@@ -256,10 +214,10 @@ class StatuspageEmulator(Emulator):
         return Response(200, [_public(i) for i in newest[start : start + limit]])
 
     def _create_incident(self, req: Request) -> Response:
-        body, problem = _object(req, "incident")
+        body, problem = request_object(req, "incident")
         if problem:
             return problem
-        problem = self._check(body, None)
+        problem = incident_problem(body, None, self.components)
         if problem:
             return problem
         if not body.get("name", "").strip():
@@ -293,58 +251,16 @@ class StatuspageEmulator(Emulator):
         return Response(201, _public(incident))
 
     def _update_incident(self, req: Request, incident: dict[str, Any]) -> Response:
-        body, problem = _object(req, "incident")
+        body, problem = request_object(req, "incident")
         if problem:
             return problem
-        problem = self._check(body, incident)
+        problem = incident_problem(body, incident, self.components)
         if problem:
             return problem
         if "name" in body and not body["name"].strip():
             return Response(422, {"error": ["Name can't be blank"]})
         self._apply(incident, body, _time(self.state.clock()))
         return Response(200, _public(incident))
-
-    def _check(self, body: dict[str, Any], incident: dict[str, Any] | None) -> Response | None:
-        """The first thing the real API would refuse in an `incident` object, as its answer."""
-        for key, value in body.items():
-            kind = _FIELDS.get(key)
-            if kind is None:
-                return Response(400, {"error": f"unknown incident field {key!r}"})
-            if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-                return Response(400, {"error": f"{key} must be a {kind.__name__}"})
-        if len(body.get("name", "")) > NAME_LIMIT:
-            return _invalid(f"Name is too long (maximum is {NAME_LIMIT} characters)")
-        if len(body.get("body", "")) > BODY_LIMIT:
-            return _invalid(f"Body is too long (maximum is {BODY_LIMIT} characters)")
-        status = body.get("status")
-        if status is not None and status not in REALTIME + SCHEDULED:
-            return _invalid(f"Status {status!r} is not a valid incident status")
-        current = incident["status"] if incident else None
-        if status and current and (status in SCHEDULED) != (current in SCHEDULED):
-            return _invalid(f"Status cannot change from {current} to {status}")
-        if body.get("impact_override") not in (None, *IMPACTS):
-            return _invalid(f"Impact override {body['impact_override']!r} is not valid")
-        metadata = body.get("metadata") or {}
-        if any(not isinstance(v, dict) for v in metadata.values()):
-            return _invalid("Metadata top-level values must be objects")
-        for component_id, value in (body.get("components") or {}).items():
-            if component_id not in self.components or self.components[component_id]["group"]:
-                return _invalid(f"Component {component_id} could not be found")
-            if value not in COMPONENT_STATUSES:
-                return _invalid(f"Component status {value!r} is not valid")
-        for component_id in body.get("component_ids") or []:
-            if component_id not in self.components:
-                return _invalid(f"Component {component_id} could not be found")
-        if (status or current) == "scheduled" and (incident is None or "scheduled_for" in body):
-            start, end = (
-                _date_time(body.get("scheduled_for")),
-                _date_time(body.get("scheduled_until")),
-            )
-            if start is None or end is None:
-                return _invalid("Scheduled incidents need scheduled_for and scheduled_until")
-            if end <= start:
-                return _invalid("Scheduled until must be after scheduled for")
-        return None
 
     def _apply(self, incident: dict[str, Any], body: dict[str, Any], stamp: str) -> None:
         """Store a checked create or update: fields, component statuses, one incident update."""
@@ -416,34 +332,6 @@ def _public(incident: dict[str, Any]) -> dict[str, Any]:
 def _searchable(incident: dict[str, Any]) -> str:
     bodies = " ".join(u["body"] for u in incident["incident_updates"])
     return f"{incident['name']} {incident['status']} {bodies}".lower()
-
-
-def _object(req: Request, key: str) -> tuple[dict[str, Any], Response | None]:
-    """The request's `key` object ({"incident": {...}}); or the 400 the API answers."""
-    if req.content_type != "application/json":
-        return {}, Response(400, {"error": "send JSON (Content-Type: application/json)"})
-    try:
-        data = req.json()
-    except ValueError:
-        return {}, Response(400, {"error": "the body is not valid JSON"})
-    if not isinstance(data, dict) or not isinstance(data.get(key), dict):
-        return {}, Response(400, {"error": f"param is missing or the value is empty: {key}"})
-    return data[key], None
-
-
-def _paging(req: Request, size_name: str) -> tuple[Response | None, int, int]:
-    """(a 400 for bad paging, page number, page size up to 100)."""
-    values = {}
-    for name, default in (("page", 1), (size_name, 100)):
-        text = (req.query.get(name) or [str(default)])[-1]
-        if not text.isdigit() or int(text) < 1:
-            return Response(400, {"error": f"{name} must be a positive integer"}), 0, 0
-        values[name] = int(text)
-    return None, values["page"], min(values[size_name], 100)
-
-
-def _invalid(message: str) -> Response:
-    return Response(422, {"error": [message]})
 
 
 def _not_allowed(allow: str) -> Response:
