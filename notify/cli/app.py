@@ -29,6 +29,17 @@ class App:
         from notify.config import load_config, resolve_config_path
 
         path = resolve_config_path(options.config)
+        named_by = (
+            "--config" if options.config else "$NOTIFY_CONFIG" if os.environ.get("NOTIFY_CONFIG")
+            else None
+        )  # fmt: skip
+        if not path.exists() and named_by:
+            # The user named this file: say it is missing, not that a channels.yaml is.
+            raise ConfigError(
+                f"the config file named by {named_by} does not exist",
+                where=str(path),
+                hint="Check the path, or run `notify init DIR` to write a starter one.",
+            )
         if not path.exists():
             raise ConfigError(
                 "no channels.yaml found",

@@ -115,7 +115,7 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
             detail = str(f["detail"])
             if f.get("verified") is False and f["ok"]:
                 mark, detail = "[yellow]?[/]", f"not verified: {detail}"
-            out.out.print(f"{mark} {escape(f['check'])}: {escape(detail)}")
+            out.line(f"{mark} {escape(f['check'])}: {escape(detail)}")
         if not failed and not online:
             out.note(
                 "everything checks out offline; `notify check --online` also proves credentials."

@@ -133,7 +133,8 @@ def _run(
     from notify.config import load_config_text  # the stages: not for `notify demo --help`
     from notify.delivery.service import send_update
 
-    text = demo_config_text(sb, website=True)
+    # The kept config names its journal, so the hint below works from any folder.
+    text = demo_config_text(sb, journal="journal.db", website=True)
     (folder / "channels.yaml").write_text(text, encoding="utf-8")
     journal_path = options.journal_override() or str(folder / "journal.db")
     config = load_config_text(
@@ -182,7 +183,7 @@ def _run(
         if keep:
             out.note(
                 f"the demo's config and journal are in {folder}: try "
-                f"`notify --config {folder / 'channels.yaml'} show {incident_id}`."
+                f"`{_show_command(folder, options, incident_id)}`."
             )
         if _pausing(options):
             _wait(out, pages, "now resolved: the banner shows nothing", "to stop the sandbox")
@@ -190,6 +191,16 @@ def _run(
             where = f" (its files are in {folder / 'site'})" if keep else ""
             _show_pages(out, pages, f"the demo's status site was served while it ran{where}")
     return int(ExitCode.DELIVERY_FAILED if failed else ExitCode.OK)
+
+
+def _show_command(folder: Path, options: GlobalOptions, incident_id: str | None) -> str:
+    """`notify show` of the demo's incident, as it can be pasted into a shell."""
+    import shlex
+
+    words = ["notify", "--config", str(folder / "channels.yaml")]
+    if options.journal_override():  # the demo recorded where it was told to
+        words += ["--journal", str(options.journal_override())]
+    return shlex.join([*words, "show", incident_id or ""])
 
 
 def _pausing(options: GlobalOptions) -> bool:

@@ -10,7 +10,7 @@ import click
 from notify.cli.app import App, journal_for_history, journal_if_sent
 from notify.cli.options import GlobalOptions, global_options, options_of
 from notify.cli.output import Output
-from notify.cli.views import STATUS_STYLE
+from notify.cli.views import ID, SHORT, STATUS_STYLE, WRAP, listing
 from notify.errors import JournalError, NotifyError
 from notify.exitcodes import ExitCode
 from notify.model import DeliveryStatus
@@ -46,15 +46,11 @@ def run_incidents(options: GlobalOptions, *, show_all: bool) -> int:
         out.note("no open incidents." if not show_all else "no incidents yet.")
         return int(ExitCode.OK)
     from rich.markup import escape
-    from rich.table import Table
 
-    table = Table(show_edge=False)
-    for col in ("incident", "title", "status", "impact", "started", "updates"):
-        table.add_column(col)
-    if due:
-        table.add_column("next due")
-    for i in rows:
-        table.add_row(
+    columns = [("incident", ID), ("title", WRAP), ("status", SHORT), ("impact", SHORT)]
+    columns += [("started", WRAP), ("updates", SHORT), *([("next due", WRAP)] if due else [])]
+    cells = [
+        [
             escape(i.id),
             escape(i.title),
             i.status,
@@ -62,8 +58,10 @@ def run_incidents(options: GlobalOptions, *, show_all: bool) -> int:
             i.started_at,
             str(len(journal.updates(i.id))),
             *([_shown(due.get(i.id, {}))] if due else []),
-        )
-    out.out.print(table)
+        ]
+        for i in rows
+    ]
+    out.out.print(listing(columns, cells, out.out.width))
     return int(ExitCode.OK)
 
 
@@ -184,32 +182,24 @@ def run_log(options: GlobalOptions, *, incident: str | None, failed: bool, limit
         out.json({"deliveries": [asdict(d) for d in rows]})
         return int(ExitCode.OK)
     from rich.markup import escape
-    from rich.table import Table
 
-    table = Table(show_edge=False)
-    for col in (
-        "when",
-        "incident",
-        "channel",
-        "recipient",
-        "status",
-        "attempts",
-        "provider id",
-        "error",
-    ):
-        # Long addresses, ids and errors fold; the columns people scan stay whole.
-        table.add_column(col, overflow="fold", no_wrap=col in ("channel", "status", "attempts"))
+    # Ids and names stay whole; addresses, provider ids and errors wrap.
+    columns = [("when", WRAP), ("incident", ID), ("channel", ID), ("recipient", WRAP)]
+    columns += [("status", ID), ("attempts", SHORT), ("provider id", WRAP), ("error", WRAP)]
+    cells: list[list[str]] = []
     for d in rows:
         style = STATUS_STYLE.get(d.status, "")
-        table.add_row(
-            d.updated_at,
-            escape(d.incident_id),
-            escape(d.channel),
-            escape(d.recipient),
-            f"[{style}]{d.status}[/]",
-            str(d.attempts),
-            escape(d.provider_message_id or ""),
-            escape(d.error or ""),
+        cells.append(
+            [
+                d.updated_at,
+                escape(d.incident_id),
+                escape(d.channel),
+                escape(d.recipient),
+                f"[{style}]{d.status}[/]",
+                str(d.attempts),
+                escape(d.provider_message_id or ""),
+                escape(d.error or ""),
+            ]
         )
-    out.out.print(table)
+    out.out.print(listing(columns, cells, out.out.width))
     return int(ExitCode.OK)

@@ -53,22 +53,26 @@ def run_channels(options: GlobalOptions, *, list_types: bool) -> int:
     if options.json:
         out.json({"channels": rows, "groups": app.config.groups})
         return int(ExitCode.OK)
-    from rich.table import Table
+    from rich.markup import escape
 
-    table = Table(show_edge=False)
-    for col in ("channel", "type", "to", "rate limit", "fallback", "groups", "enabled"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(
-            r["name"],
-            r["type"],
-            r["target"],
-            r["rate_limit"] or "",
-            r["fallback"] or "",
-            ", ".join(r["groups"]),
+    from notify.cli.views import ID, SHORT, WRAP, listing
+
+    # Channel names stay whole (a fallback is one too); targets and groups wrap.
+    columns = [("channel", ID), ("type", SHORT), ("to", WRAP), ("rate limit", SHORT)]
+    columns += [("fallback", SHORT), ("groups", WRAP), ("enabled", SHORT)]
+    cells = [
+        [
+            escape(r["name"]),
+            escape(r["type"]),
+            escape(r["target"]),
+            escape(r["rate_limit"] or ""),
+            escape(r["fallback"] or ""),
+            escape(", ".join(r["groups"])),
             "yes" if r["enabled"] else "[yellow]no[/]",
-        )
-    out.out.print(table)
+        ]
+        for r in rows
+    ]
+    out.out.print(listing(columns, cells, out.out.width))
     return int(ExitCode.OK)
 
 

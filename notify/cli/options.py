@@ -103,7 +103,11 @@ def update_options(func: F) -> F:
             help="Read the message from FILE ('-' for standard input).",
         ),
         click.option(
-            "--set", "sets", metavar="KEY=VALUE", multiple=True, help="A template variable."
+            "--set",
+            "sets",
+            metavar="KEY=VALUE",
+            multiple=True,
+            help="A template variable (repeatable).",
         ),
         click.option(
             "--vars", "vars_file", metavar="FILE", help="Template variables from a YAML file."
@@ -114,7 +118,11 @@ def update_options(func: F) -> F:
             help="The incident's impact.",
         ),
         click.option(
-            "--component", "components", metavar="NAME", multiple=True, help="Affected component."
+            "--component",
+            "components",
+            metavar="NAME",
+            multiple=True,
+            help="An affected component; NAME=STATUS sets its status (repeatable).",
         ),
         click.option(
             "--next-update", metavar="DURATION", help="When the next update is due: 30m, 2h."
@@ -129,7 +137,11 @@ def update_options(func: F) -> F:
             "--to", "to", metavar="NAME", multiple=True, help="A channel or group (repeatable)."
         ),
         click.option(
-            "--tag", "tags", metavar="TAG", multiple=True, help="Only recipients with this tag."
+            "--tag",
+            "tags",
+            metavar="TAG",
+            multiple=True,
+            help="Only recipients with this tag (repeatable: any of them).",
         ),
         click.option("--key", metavar="KEY", help="Idempotency key of this update."),
     ]

@@ -16,7 +16,14 @@ from notify.cli.app import App, is_interactive
 from notify.cli.documents import plan_document, result_document, totals
 from notify.cli.options import global_options, options_of, update_options
 from notify.cli.output import Output
-from notify.cli.views import plan_table, preview_panels, result_line, results_table, skipped_notes
+from notify.cli.views import (
+    plan_summary,
+    plan_table,
+    preview_panels,
+    result_line,
+    results_table,
+    skipped_notes,
+)
 from notify.delivery.inputs import UpdateRequest, build_request
 from notify.exitcodes import ExitCode
 
@@ -53,6 +60,8 @@ def run_send(options: GlobalOptions, request: UpdateRequest, *, assume_yes: bool
         if request.dry_run:
             if options.json:
                 out.json(plan_document(checked, with_content=True))
+            elif options.quiet:  # the plan in one line, for a script to log
+                out.out.print(plan_summary(checked), markup=False, soft_wrap=True)
             else:
                 out.out.print(plan_table(checked))
                 for panel in preview_panels(checked):
@@ -90,7 +99,10 @@ def report_result(result: UpdateResult, out: Output) -> int:
         out.json(result_document(result.checked, result.update_number, result.outcomes))
     elif not out.options.quiet:
         out.out.print(results_table(result.outcomes))
-        out.out.print(result_line(result))
+        out.line(result_line(result))
+    elif result.checked.draft.is_new_incident:
+        # Even -q prints the id of an incident it opened: the next update needs it.
+        out.out.print(result.checked.draft.incident.id, markup=False, soft_wrap=True)
     if result.undelivered:
         out.note(
             f"[red]{len(result.undelivered)} delivery(ies) did not go out.[/] "
@@ -150,7 +162,7 @@ def _report_many(results: list[UpdateResult], out: Output) -> int:
     else:
         for r in results:
             out.out.print(results_table(r.outcomes))
-            out.out.print(result_line(r))
+            out.line(result_line(r))
     return int(ExitCode.DELIVERY_FAILED if failed else ExitCode.OK)
 
 

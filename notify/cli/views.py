@@ -93,6 +93,19 @@ def plan_table(checked: CheckedUpdate) -> Any:
     return table
 
 
+def plan_summary(checked: CheckedUpdate) -> str:
+    """The plan in one line (plain text): the incident, its status, how many deliveries."""
+    draft = checked.draft
+    count = sum(1 for r in checked.deliveries if not r.skip_reason)
+    channels = len({r.channel.name for r in checked.deliveries})
+    skipped = len(checked.deliveries) - count
+    return (
+        f"{draft.incident.id} [{draft.status}] ({_state(checked)}): {count} delivery(ies) on "
+        f"{channels} channel(s)" + (f", {skipped} skipped" if skipped else "") + "; dry run, "
+        "nothing sent"
+    )
+
+
 def results_table(outcomes: list[Outcome], *, limit: int = 200) -> Any:
     """One row per delivery (beyond `limit`, only those that did not go out)."""
     from rich.markup import escape
@@ -191,3 +204,95 @@ def preview_panels(checked: CheckedUpdate) -> list[Any]:
             )
         )
     return panels
+
+
+# -- listings that keep ids whole ---------------------------------------------------------------
+
+ID = "id"  # an incident id or a channel name: never cut, never wrapped; heads a record
+SHORT = "short"  # a status, a count: never wrapped
+WRAP = "wrap"  # words that may wrap (a long word folds)
+_NARROWEST_WRAP = 10  # below this, a wrapped column reads as a column of letters
+
+
+def listing(columns: list[tuple[str, str]], rows: list[list[str]], width: int) -> Any:
+    """A table whose ids are never cut: ids and short values get the width they need and the
+    other columns wrap in what is left. When that leaves them too little (a narrow terminal, a
+    long id), one record per row instead: the ids on a line of their own, the rest under them.
+    Cells are rich markup (escaped text, perhaps styled)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    texts = [[Text.from_markup(cell) for cell in row] for row in rows]
+    longest = [max([0, *(row[i].cell_len for row in texts)]) for i in range(len(columns))]
+    # Short values' headers whole if they fit, else wrapped between words ("rate / limit").
+    widths = _widths(columns, longest, width, whole_headers=True) or _widths(
+        columns, longest, width, whole_headers=False
+    )
+    if widths is None:
+        return _records(columns, texts)
+    table = Table(show_edge=False)
+    for (header, kind), w in zip(columns, widths, strict=True):
+        table.add_column(header, width=w, no_wrap=kind == ID, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _widths(
+    columns: list[tuple[str, str]], longest: list[int], width: int, *, whole_headers: bool
+) -> list[int] | None:
+    """Each column's width within `width`: ids and short values whole, the wrapping columns
+    sharing the rest fairly, none under _NARROWEST_WRAP (or its content); None if impossible."""
+    natural = [
+        max(
+            n,
+            len(header)
+            if kind == ID or whole_headers
+            else max(len(word) for word in header.split()),
+        )
+        for n, (header, kind) in zip(longest, columns, strict=True)
+    ]
+    wraps = [i for i, (_, kind) in enumerate(columns) if kind == WRAP]
+    for i in wraps:
+        natural[i] = max(longest[i], max(len(word) for word in columns[i][0].split()))
+    # As Table lays out with show_edge=False: a space each side of a cell, a rule between cells.
+    room = width - (3 * len(columns) - 1)
+    room -= sum(n for i, n in enumerate(natural) if i not in wraps)
+    widths = list(natural)
+    for i in wraps:
+        widths[i] = min(natural[i], _NARROWEST_WRAP)
+    spare = room - sum(widths[i] for i in wraps)
+    if spare < 0:
+        return None
+    while spare > 0:  # what is left goes a character at a time to the narrowest still short
+        wanting = [i for i in wraps if widths[i] < natural[i]]
+        if not wanting:
+            break
+        widths[min(wanting, key=lambda i: widths[i])] += 1
+        spare -= 1
+    return widths
+
+
+def _records(columns: list[tuple[str, str]], texts: list[list[Any]]) -> Any:
+    """One record per row: its ids (bold) on their own line, each other value under them as
+    "name value". A line too long for the terminal breaks between values, never inside an id."""
+    from rich.console import Group
+    from rich.padding import Padding
+    from rich.text import Text
+
+    blocks: list[Any] = []
+    for row in texts:
+        head = Text("  ").join(
+            Text.assemble(cell, style="bold") if n == 0 else cell
+            for n, (cell, (_, kind)) in enumerate(zip(row, columns, strict=True))
+            if kind == ID
+        )
+        rest = Text(" · ").join(
+            Text.assemble((f"{header} ", "dim"), cell)
+            for cell, (header, kind) in zip(row, columns, strict=True)
+            if kind != ID and cell.plain
+        )
+        blocks.append(head)
+        if rest.plain:
+            blocks.append(Padding(rest, (0, 0, 0, 2), expand=False))
+    return Group(*blocks)

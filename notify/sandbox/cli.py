@@ -181,7 +181,7 @@ def _configure(sb: Sandbox, rate_limits: tuple[str, ...], failures: tuple[str, .
         sb.fail(provider, status, times)
 
 
-@click.command("sandbox")
+@click.command("sandbox", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=4010, show_default=True, type=int, help="HTTP port (0: any free).")
 @click.option("--smtp-port", default=2525, show_default=True, type=int, help="SMTP port (0: any).")

@@ -154,3 +154,157 @@ def test_check_online_marks_what_it_cannot_verify_and_names_what_failed(
     as_json = workspace.run("check", "--online", "--json")
     assert as_json.code == 2 and as_json.json()["ok"] is False
     assert as_json.stderr.strip() == "notify: error: check failed: online: ops-slack"
+
+
+# -- 16: ids whole at 80 columns, -q, no wrapping in a pipe --------------------------------------
+
+LONG_TITLE = "Payments API errors for customers in the European region"
+LONG_CHANNEL = "operations-on-call-slack-europe-west"
+
+
+def test_ids_and_channel_names_are_never_cut_at_80_columns(workspace: Workspace) -> None:
+    workspace.write_config(workspace.config.read_text().replace("ops-slack", LONG_CHANNEL))
+    sent = workspace.run(
+        "send", "investigating", "--title", LONG_TITLE, "--message", "m", "--yes", "--json"
+    )
+    assert sent.code == 0, sent.output
+    incident = sent.json()["incident"]["id"]
+    assert len(incident) > 45
+    narrow = {"COLUMNS": "80"}
+    for command, whole in (
+        (["incidents"], [incident]),
+        (["log"], [incident, LONG_CHANNEL, "status-webhook"]),
+        (["channels"], [LONG_CHANNEL, "community-discord"]),
+    ):
+        shown = workspace.run(*command, env=narrow)
+        assert shown.code == 0, shown.output
+        assert "…" not in shown.stdout, shown.stdout
+        assert all(len(line.rstrip()) <= 80 for line in shown.stdout.splitlines()), shown.stdout
+        for name in whole:
+            assert name in shown.stdout, (command, name, shown.stdout)
+    # On a wide terminal the same listings are tables, the ids still whole.
+    wide = workspace.run("log", env={"COLUMNS": "220"})
+    assert "┃" in wide.stdout and incident in wide.stdout and "…" not in wide.stdout
+    assert "when" in wide.stdout.splitlines()[0]
+
+
+def test_quiet_still_prints_a_new_incidents_id_and_a_dry_runs_summary(
+    workspace: Workspace,
+) -> None:
+    dry = workspace.run(
+        "send", "investigating", "--title", TITLE, "--message", "m", "--dry-run", "-q"
+    )
+    assert dry.code == 0, dry.output
+    (line,) = dry.stdout.splitlines()  # the plan's summary only: no table, no panels
+    assert "dry run, nothing sent" in line and "(new incident)" in line
+    incident = line.split(" ")[0]
+    assert dry.stderr == ""
+
+    opened = workspace.run(
+        "send", "investigating", "--title", TITLE, "--message", "m", "--yes", "-q"
+    )
+    assert opened.code == 0, opened.output
+    assert opened.stdout == f"{incident}\n"  # ID=$(notify -q send ...) works
+    later = workspace.run(
+        "send", "identified", "--incident", incident, "--message", "m", "--yes", "-q"
+    )
+    assert later.code == 0 and later.stdout == ""  # an update of a known incident: quiet
+
+
+def test_output_not_on_a_terminal_is_not_wrapped_mid_sentence(workspace: Workspace) -> None:
+    deep = workspace.path / ("a-folder-with-a-rather-long-name-" * 3)
+    deep.mkdir()
+    config = deep / "channels.yaml"
+    config.write_text(workspace.config.read_text())
+    checked = workspace.run("--config", str(config), "check", env={"COLUMNS": "80"})
+    assert checked.code == 0, checked.output
+    (config_line,) = [line for line in checked.stdout.splitlines() if "✓ config" in line]
+    assert str(config) in config_line  # longer than 80, and still one line
+    assert checked.stderr.count("\n") == 1, checked.stderr  # the closing note, one line
+
+
+# -- 17: hints that work, errors that say what is wrong, help that says what repeats ------------
+
+
+def test_demo_keep_hint_works_as_printed(tmp_path: Path) -> None:
+    import re
+    import shlex
+
+    from tests.conftest import invoke
+
+    kept = tmp_path / "my demo"  # a space: the hint must quote it
+    demo = invoke(["demo", "--keep", str(kept)])
+    assert demo.code == 0, demo.output
+    match = re.search(r"try `([^`]+)`", demo.stderr)
+    assert match, demo.stderr
+    words = shlex.split(match.group(1))
+    assert words[0] == "notify"
+    shown = invoke(words[1:])
+    assert shown.code == 0, shown.output
+    assert "Checkout errors" in shown.stdout and "resolved" in shown.stdout
+
+
+def test_a_missing_config_file_named_by_the_user_is_called_missing(tmp_path: Path) -> None:
+    from tests.conftest import invoke
+
+    missing = tmp_path / "prod.yaml"
+    result = invoke(["--config", str(missing), "check"])
+    assert result.code == 2
+    assert f"{missing}: the config file named by --config does not exist" in result.stderr
+    from_env = invoke(["check"], env={"NOTIFY_CONFIG": str(missing)})
+    assert from_env.code == 2 and "named by $NOTIFY_CONFIG does not exist" in from_env.stderr
+
+
+def test_next_update_without_a_unit_is_an_error_with_the_fix(workspace: Workspace) -> None:
+    result = workspace.run(
+        "send", "investigating", "--title", TITLE, "--message", "m", "--next-update", "30",
+        "--yes",
+    )  # fmt: skip
+    assert result.code == 2
+    assert "--next-update '30' has no unit" in result.stderr
+    assert "30m" in result.stderr and "30h" in result.stderr
+    assert not workspace.journal.exists()  # nothing sent, nothing recorded
+
+
+def _commands() -> list[tuple[list[str], object]]:
+    """Every command and group of the CLI with the words that reach it."""
+    import click
+
+    from notify.cli import cli
+    from notify.sandbox.cli import sandbox_command
+
+    found: list[tuple[list[str], object]] = []
+    ctx = click.Context(cli)
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        found.append((path, command))
+        if isinstance(command, click.Group):
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                if sub is not None and name != "sandbox":
+                    walk(sub, [*path, name])
+
+    walk(cli, [])
+    found.append((["sandbox"], sandbox_command))
+    return found
+
+
+def test_every_command_and_group_takes_dash_h() -> None:
+    from tests.conftest import invoke
+
+    commands = _commands()
+    assert len(commands) > 20
+    for path, _ in commands:
+        result = invoke([*path, "-h"])
+        assert result.code == 0, (path, result.output)
+        assert result.stdout.startswith("Usage: notify"), (path, result.stdout)
+
+
+def test_repeatable_options_say_so_in_help() -> None:
+    import click
+
+    for path, command in _commands():
+        assert isinstance(command, click.Command)
+        for param in command.params:
+            if isinstance(param, click.Option) and param.multiple:
+                assert "repeatable" in (param.help or ""), (path, param.name)
