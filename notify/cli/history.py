@@ -11,7 +11,7 @@ from notify.cli.app import App, journal_for_history, journal_if_sent
 from notify.cli.options import GlobalOptions, global_options, options_of
 from notify.cli.output import Output
 from notify.cli.views import ID, SHORT, STATUS_STYLE, WRAP, listing
-from notify.errors import JournalError, NotifyError
+from notify.errors import NotifyError
 from notify.exitcodes import ExitCode
 from notify.model import DeliveryStatus
 
@@ -116,11 +116,9 @@ def run_show(options: GlobalOptions, incident_id: str) -> int:
     out = Output(options)
     incident = journal.get_incident(incident_id)
     if incident is None:
-        known = [i.id for i in journal.list_incidents(include_resolved=True)][:5]
-        raise JournalError(
-            f"no incident {incident_id!r} in the journal",
-            hint=f"`notify incidents --all` lists them{': ' + ', '.join(known) if known else ''}.",
-        )
+        from notify.delivery.incident import unknown_incident
+
+        raise unknown_incident(journal, incident_id)
     updates = journal.updates(incident.id)
     deliveries = journal.deliveries(incident_id=incident.id)
     if options.json:
@@ -174,6 +172,10 @@ def run_log(options: GlobalOptions, *, incident: str | None, failed: bool, limit
     out = Output(options)
     if journal is None:
         return _nothing_sent(out, "deliveries")
+    if incident and journal.get_incident(incident) is None:
+        from notify.delivery.incident import unknown_incident
+
+        raise unknown_incident(journal, incident)
     statuses = (DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN) if failed else None
     rows = journal.deliveries(
         incident_id=incident, statuses=statuses, limit=limit, newest_first=True

@@ -131,6 +131,10 @@ def run_retry(
     app = App.load(options)
     out = Output(options)
     journal = app.history_journal()  # the config is loaded once, here
+    if incident and journal.get_incident(incident) is None:
+        from notify.delivery.incident import unknown_incident
+
+        raise unknown_incident(journal, incident)
     unfinished = unfinished_updates(journal, incident=incident, key=key)
     if not unfinished:
         if options.json:

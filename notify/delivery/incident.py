@@ -7,6 +7,7 @@ incident becomes a dict, for templates, adapters and --json documents alike.
 
 from __future__ import annotations
 
+import difflib
 import re
 import secrets as pyrandom
 import unicodedata
@@ -20,6 +21,7 @@ from notify.delivery.window import Window, latest_window, window_from_options
 from notify.errors import InputError
 from notify.journal.base import Incident, Update
 from notify.model import component_status_for
+from notify.render.templates import OPENING_TEMPLATES
 
 if TYPE_CHECKING:
     from notify.journal.base import Journal
@@ -233,7 +235,7 @@ def draft_update(
         now = parse_iso(existing.context.get("at")) or now
     template = templates.get(request.template)
 
-    found, is_new, earlier = _resolve_incident(request, journal, now, existing)
+    found, is_new, earlier = _resolve_incident(request, journal, now, existing, template.opens)
     window = window_from_options(request.starts, request.ends, now=now, timezone=timezone)
     if window is None and window_required and template.name == "maintenance-scheduled":
         raise InputError(
@@ -324,10 +326,37 @@ def maintenance_window(variables: Mapping[str, Any]) -> dict[str, str] | None:
     return found or None
 
 
+def unknown_incident(
+    journal: Journal | None, incident_id: str | None, template: str = ""
+) -> InputError:
+    """The exit-2 error for an update or a history command whose incident does not exist:
+    it names the open incidents and the id nearest to the one given."""
+    incidents = journal.list_incidents(include_resolved=True) if journal is not None else []
+    open_ones = [i for i in incidents if i.status not in CLOSED_STATUSES]
+    listed = ", ".join(f"{i.id} ({i.title})" for i in open_ones[:10])
+    more = f" and {len(open_ones) - 10} more" if len(open_ones) > 10 else ""
+    known = f"Open incidents: {listed}{more}." if open_ones else "No incident is open."
+    if incident_id:
+        ids = [i.id for i in open_ones] or [i.id for i in incidents]
+        close = difflib.get_close_matches(incident_id, ids, n=1, cutoff=0.0)
+        guess = f"Did you mean --incident {close[0]}? " if close else ""
+        return InputError(f"no incident {incident_id!r} in the journal", hint=guess + known)
+    opening = ", ".join(sorted(OPENING_TEMPLATES))
+    return InputError(
+        f"{template!r} updates an existing incident: name it with --incident ID",
+        hint=f"{known} Only {opening} (or a template with `opens: true`) open a new one.",
+    )
+
+
 def _resolve_incident(
-    request: UpdateRequest, journal: Journal | None, now: datetime, existing: Update | None
+    request: UpdateRequest,
+    journal: Journal | None,
+    now: datetime,
+    existing: Update | None,
+    opens: bool,
 ) -> tuple[Incident, bool, list[Update]]:
-    """(the incident, whether it is new, its updates before this one)."""
+    """(the incident, whether it is new, its updates before this one). Only templates that open
+    incidents may open one (CONTRACT.md); for any other the incident must exist."""
     if request.incident and journal is not None:
         found = journal.get_incident(request.incident)
         if found is not None:
@@ -337,6 +366,8 @@ def _resolve_incident(
                 if existing is None or u.number < existing.number
             ]
             return found, False, earlier
+    if not opens and not request.sample:
+        raise unknown_incident(journal, request.incident, request.template)
     if not request.title:
         what = f"incident {request.incident!r} is new" if request.incident else "a new incident"
         raise InputError(

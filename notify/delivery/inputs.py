@@ -47,6 +47,9 @@ class UpdateRequest:
     # Set by `notify tick` on the messages it sends beside an incident's updates (reminders,
     # feedback): {"kind", "slot", "for_update"}. They leave the incident as it is.
     scheduled: dict[str, Any] | None = None
+    # A sample rendering (`notify check`): any template stands for an update of a made-up
+    # incident, so templates that do not open incidents are checked too.
+    sample: bool = False
 
 
 def build_request(

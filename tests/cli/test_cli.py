@@ -280,17 +280,19 @@ def test_init_writes_a_starter_that_checks_and_previews(tmp_path: Path) -> None:
             "--config",
             str(config),
             "preview",
-            "resolved",
-            "--incident",
-            "x",
+            "investigating",
             "--title",
             "Checkout errors",
             "--message",
-            "Payments work again.",
+            "Some payments fail.",
             "--json",
         ]
     )
     assert preview.code == 0, preview.stderr
+    # `resolved` updates an incident: on a fresh config there is none to update.
+    update = ["preview", "resolved", "--incident", "x", "--message", "Payments work again."]
+    refused = invoke(["--config", str(config), *update])
+    assert refused.code == 2 and "no incident 'x'" in refused.stderr, refused.output
     channels = {d["channel"] for d in preview.json()["deliveries"]}
     assert {"status-email", "customers-sms", "ops-slack"} <= channels
     assert not (tmp_path / ".notify").exists()  # preview records nothing

@@ -76,3 +76,62 @@ def test_retry_after_a_rescue_resends_nothing_and_exits_0(workspace: Workspace) 
     ]
     assert len(rescued) == 1 and rescued[0]["rescued_by"] is not None
     assert len(workspace.sandbox.posts("twilio")) == texts
+
+
+# 3. Only opening templates open incidents; an unknown incident is exit 2 with a suggestion.
+
+
+def test_an_update_without_incident_never_opens_a_second_one(workspace: Workspace) -> None:
+    opened = send(workspace, "investigating", "--title", TITLE, "--to", "ops-slack")
+    incident = opened["incident"]["id"]
+    posts = len(workspace.sandbox.posts("slack"))
+
+    result = send(workspace, "resolved", "--title", TITLE, "--to", "ops-slack", code=2)
+    assert "'resolved' updates an existing incident: name it with --incident ID" in result.stderr
+    assert f"Open incidents: {incident} ({TITLE})" in result.stderr
+
+    typo = incident[:-1] + "x"
+    result = send(
+        workspace, "resolved", "--incident", typo, "--title", TITLE, "--to", "ops-slack", code=2
+    )
+    assert f"no incident '{typo}' in the journal" in result.stderr
+    assert f"Did you mean --incident {incident}?" in result.stderr
+    assert len(workspace.sandbox.posts("slack")) == posts
+    listed = workspace.run("incidents", "--json").json()["incidents"]
+    assert [(i["id"], i["status"]) for i in listed] == [(incident, "investigating")]
+
+    # preview takes the same inputs and says the same.
+    result = workspace.run("preview", "resolved", "--title", TITLE)
+    assert result.code == 2 and "updates an existing incident" in result.stderr
+
+    # An opening template opens one under an unknown --incident; with none, under a new id.
+    fresh = send(workspace, "investigating", "--incident", "db-1", "--title", "DB", "--to", "x")
+    assert fresh["incident"]["id"] == "db-1"
+    done = send(workspace, "resolved", "--incident", incident, "--to", "ops-slack")
+    assert done["incident"]["status"] == "resolved"
+
+
+def test_a_template_may_say_it_opens_incidents(workspace: Workspace) -> None:
+    folder = workspace.path / "templates"
+    folder.mkdir()
+    (folder / "outage.j2").write_text(
+        "---\nstatus: identified\nopens: true\n---\n"
+        "{% block subject %}{{ incident.title }}{% endblock %}"
+        "{% block short %}{{ incident.title }}{% endblock %}"
+        "{% block body %}{{ update.message }}{% endblock %}",
+        encoding="utf-8",
+    )
+    workspace.write_config(workspace.config.read_text(encoding="utf-8") + "templates: templates\n")
+    opened = send(workspace, "outage", "--title", TITLE, "--to", "ops-slack")
+    assert opened["incident"]["status"] == "identified"
+    assert workspace.run("check").code == 0  # non-opening templates still render as samples
+
+
+def test_history_commands_name_an_unknown_incident(workspace: Workspace) -> None:
+    incident = send(workspace, "investigating", "--title", TITLE, "--to", "ops-slack")["incident"]
+    typo = incident["id"] + "-2"
+    for args in (("show", typo), ("log", "--incident", typo), ("retry", "--incident", typo)):
+        result = workspace.run(*args)
+        assert result.code == 2, (args, result.output)
+        assert f"no incident '{typo}' in the journal" in result.stderr
+        assert f"Did you mean --incident {incident['id']}?" in result.stderr
