@@ -174,6 +174,8 @@ def _yaml_rows(handle: Any, shown: str) -> Iterator[Row]:
     """A YAML list of mappings, one item at a time: libyaml's events, composed item by item."""
     import yaml
 
+    from notify.yamlbounds import AliasBudgetExceeded, check_aliases
+
     loader = _item_loader()(handle)
     try:
         loader.get_event()  # stream start
@@ -188,9 +190,14 @@ def _yaml_rows(handle: Any, shown: str) -> Iterator[Row]:
         repeats = _Repeats()
         while not loader.check_event(yaml.SequenceEndEvent):
             node = loader.compose_node(None, None)
+            check_aliases(node)  # anchors live on across items: each item is sized whole
             number += 1
             fields, problem = _yaml_fields(loader, node, repeats)
             yield Row(number, node.start_mark.line + 1, fields, yaml=True, problem=problem)
+    except AliasBudgetExceeded as exc:
+        raise ConfigError(
+            str(exc), where=Location(file=shown, line=exc.line), hint=exc.hint
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise ConfigError(

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from notify.errors import ConfigError, Location
+from notify.yamlbounds import AliasBudgetExceeded, check_aliases
 
 PathKey = tuple[str | int, ...]
 
@@ -113,6 +114,12 @@ def parse(text: str, name: str) -> Source:
             f"YAML cannot read this file: {exc}",
             where=Location(file=name),
             hint="remove control characters; save the file as UTF-8 text",
+        ) from None
+    try:
+        check_aliases(node)
+    except AliasBudgetExceeded as exc:
+        raise ConfigError(
+            str(exc), where=Location(file=name, line=exc.line), hint=exc.hint
         ) from None
     source = Source(name=name, data=None)
     if node is not None:

@@ -47,9 +47,6 @@ class UpdateRequest:
     # Set by `notify tick` on the messages it sends beside an incident's updates (reminders,
     # feedback): {"kind", "slot", "for_update"}. They leave the incident as it is.
     scheduled: dict[str, Any] | None = None
-    # A sample rendering (`notify check`): any template stands for an update of a made-up
-    # incident, so templates that do not open incidents are checked too.
-    sample: bool = False
 
 
 def build_request(
@@ -192,6 +189,8 @@ def set_nested(target: dict[str, Any], dotted: str, value: Any) -> None:
 def load_vars_file(path_text: str) -> dict[str, Any]:
     import yaml
 
+    from notify.yamlbounds import AliasBudgetExceeded, safe_load
+
     path = Path(path_text)
     try:
         text = path.read_bytes().decode("utf-8")
@@ -209,7 +208,11 @@ def load_vars_file(path_text: str) -> dict[str, Any]:
             hint="Save it as UTF-8.",
         ) from None
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
+    except AliasBudgetExceeded as exc:
+        raise InputError(
+            str(exc), where=Location(file=path_text, line=exc.line), hint=exc.hint
+        ) from None
     except yaml.YAMLError as exc:
         # At the end of the file, the line that opened the unclosed bracket or quote is the news.
         problem_text = str(getattr(exc, "problem", "") or "")
@@ -236,14 +239,10 @@ def load_vars_file(path_text: str) -> dict[str, Any]:
 
 
 def parse_duration(text: str) -> timedelta:
-    """`30m`, `2h`, `1h30m`, `45s`, `1d`. A number without a unit is refused: `30` read as
-    minutes by one person is seconds or hours to the next, and the customers see the result."""
+    """`30m`, `2h`, `1h30m`, `45s`, `1d`, or a bare number of minutes."""
     raw = text.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", raw):
-        raise InputError(
-            f"--next-update {text!r} has no unit",
-            hint=f"Write {raw}m for minutes or {raw}h for hours.",
-        )
+    if re.fullmatch(r"\d+", raw):
+        return timedelta(minutes=int(raw))
     pos = 0
     seconds = 0.0
     for match in _DURATION_PART.finditer(raw):

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from notify.errors import Location, NotifyError, TemplateError
+from notify.render.budget import RenderBudgetExceeded, bounded_sandbox_class
 from notify.render.filters import make_filters
 from notify.render.marks import mark
 
@@ -30,7 +31,6 @@ SourceLoader = Callable[[str], "tuple[str, str, Callable[[], bool]] | None"]
 def build_environment(load_source: SourceLoader, timezone: str = "UTC") -> SandboxedEnvironment:
     """A sandboxed environment: strict undefined, no autoescape, variable output marked."""
     from jinja2 import FunctionLoader, StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
 
     filters = make_filters(timezone)
     show_datetime = filters["datetime"]
@@ -43,7 +43,7 @@ def build_environment(load_source: SourceLoader, timezone: str = "UTC") -> Sandb
             return mark(show_datetime(value))
         return mark(str(value))
 
-    env = SandboxedEnvironment(
+    env = bounded_sandbox_class()(  # each block rendered within a time and output budget
         loader=FunctionLoader(load_source),
         undefined=StrictUndefined,
         autoescape=False,
@@ -112,8 +112,11 @@ def _undefined(exc: Exception, where: Location) -> TemplateError:
     return TemplateError(f"undefined variable `{expr}`", where=where, hint=hint)
 
 
-def raise_render_error(env: SandboxedEnvironment, files: set[str], block: str) -> NoReturn:
-    """Called inside `except`: re-raise the current exception as a TemplateError at file:line."""
+def raise_render_error(
+    env: SandboxedEnvironment, files: set[str], block: str, template: str | None = None
+) -> NoReturn:
+    """Called inside `except`: re-raise the current exception as a TemplateError at file:line
+    (the `template` file's, when no template line is on the traceback)."""
     from jinja2 import UndefinedError
     from jinja2.sandbox import SecurityError
 
@@ -123,9 +126,17 @@ def raise_render_error(env: SandboxedEnvironment, files: set[str], block: str) -
         raise
     except Exception as exc:
         file, line = _template_frame(exc.__traceback__, files)
+        file = file or template
         where = Location(file=file, line=line)
         if isinstance(exc, UndefinedError):
             raise _undefined(exc, where) from None
+        if isinstance(exc, RenderBudgetExceeded):
+            raise TemplateError(
+                f"template {Path(file).name if file else ''} stopped in its `{block}` block: {exc}",
+                where=where,
+                hint="Look for loops that never end or grow the output without bound "
+                "(NOTIFY_TEMPLATE_TIMEOUT sets the time allowed, in seconds)",
+            ) from None
         if isinstance(exc, SecurityError):
             raise TemplateError(
                 f"the sandbox refused an unsafe operation: {exc}",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from notify.errors import Location, TemplateError
+from notify.render.budget import render_bounded
 from notify.render.environment import build_environment, raise_render_error, syntax_error
 from notify.render.marks import strip_marks
 
@@ -32,11 +33,7 @@ STATUSES = (
     "in_progress",
     "completed",
 )
-FRONT_MATTER_KEYS = ("status", "description", "opens")
-# Templates that open an incident (CONTRACT.md), and the statuses an incident opens with: a
-# template of the user's that sets one opens incidents too; any other only with `opens: true`.
-OPENING_TEMPLATES = frozenset({"investigating", "maintenance-scheduled"})
-OPENING_STATUSES = frozenset({"investigating", "scheduled"})
+FRONT_MATTER_KEYS = ("status", "description")
 SUFFIX = ".j2"
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*(?:\r?\n|\Z)", re.DOTALL | re.MULTILINE)
@@ -71,16 +68,6 @@ class Template:
     source: str  # "shipped", or the folder it came from
     text: str = field(default="", repr=False)  # Jinja source, front matter blanked out
     locale: str | None = None
-
-    @property
-    def opens(self) -> bool:
-        """Whether an update with it may open a new incident: `investigating`,
-        `maintenance-scheduled` and templates setting the status an incident opens with, or
-        whatever the front matter's `opens: true|false` says."""
-        given = self.front_matter.get("opens")
-        if isinstance(given, bool):
-            return given
-        return self.name in OPENING_TEMPLATES or self.status in OPENING_STATUSES
 
     @property
     def uses_recipient(self) -> bool:
@@ -142,7 +129,7 @@ def _check_front_matter(data: dict[str, Any], path: Path, raw: str) -> tuple[str
             raise TemplateError(
                 f"unknown front matter key {key!r}",
                 where=Location(file=str(path), line=line_of(str(key))),
-                hint=f"Did you mean {close[0]!r}?" if close else "Keys: status, description, opens",
+                hint=f"Did you mean {close[0]!r}?" if close else "Keys: status, description",
             )
     status = data.get("status")
     if status is not None and status not in STATUSES:
@@ -152,13 +139,6 @@ def _check_front_matter(data: dict[str, Any], path: Path, raw: str) -> tuple[str
             f"unknown status {status!r}",
             where=Location(file=str(path), line=line_of("status")),
             hint=f"{guess}Use one of {', '.join(STATUSES)}, or none to keep the current one",
-        )
-    opens = data.get("opens")
-    if opens is not None and not isinstance(opens, bool):
-        raise TemplateError(
-            f"opens must be true or false, got {opens!r}",
-            where=Location(file=str(path), line=line_of("opens")),
-            hint="Write `opens: true` for a template that may open a new incident",
         )
     return status, str(data.get("description") or "").strip()
 
@@ -338,9 +318,9 @@ class TemplateSet:
         env = self._environment()
         ctx = compiled.new_context(dict(context), shared=False)
         try:
-            return "".join(compiled.blocks[block](ctx))
+            return render_bounded(env, compiled.blocks[block](ctx))  # time and output budget
         except Exception:
-            raise_render_error(env, self._files, block)
+            raise_render_error(env, self._files, block, compiled.filename)
 
 
 def _key(template: Template) -> str:
