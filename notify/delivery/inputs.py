@@ -47,6 +47,9 @@ class UpdateRequest:
     # Set by `notify tick` on the messages it sends beside an incident's updates (reminders,
     # feedback): {"kind", "slot", "for_update"}. They leave the incident as it is.
     scheduled: dict[str, Any] | None = None
+    # A sample rendering (`notify check`): any template stands for an update of a made-up
+    # incident, so templates that do not open incidents are checked too.
+    sample: bool = False
 
 
 def build_request(
@@ -239,10 +242,14 @@ def load_vars_file(path_text: str) -> dict[str, Any]:
 
 
 def parse_duration(text: str) -> timedelta:
-    """`30m`, `2h`, `1h30m`, `45s`, `1d`, or a bare number of minutes."""
+    """`30m`, `2h`, `1h30m`, `45s`, `1d`. A number without a unit is refused: `30` read as
+    minutes by one person is seconds or hours to the next, and the customers see the result."""
     raw = text.strip().lower()
-    if re.fullmatch(r"\d+", raw):
-        return timedelta(minutes=int(raw))
+    if re.fullmatch(r"\d+(\.\d+)?", raw):
+        raise InputError(
+            f"--next-update {text!r} has no unit",
+            hint=f"Write {raw}m for minutes or {raw}h for hours.",
+        )
     pos = 0
     seconds = 0.0
     for match in _DURATION_PART.finditer(raw):

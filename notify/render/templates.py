@@ -33,7 +33,11 @@ STATUSES = (
     "in_progress",
     "completed",
 )
-FRONT_MATTER_KEYS = ("status", "description")
+FRONT_MATTER_KEYS = ("status", "description", "opens")
+# Templates that open an incident (CONTRACT.md), and the statuses an incident opens with: a
+# template of the user's that sets one opens incidents too; any other only with `opens: true`.
+OPENING_TEMPLATES = frozenset({"investigating", "maintenance-scheduled"})
+OPENING_STATUSES = frozenset({"investigating", "scheduled"})
 SUFFIX = ".j2"
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*(?:\r?\n|\Z)", re.DOTALL | re.MULTILINE)
@@ -68,6 +72,16 @@ class Template:
     source: str  # "shipped", or the folder it came from
     text: str = field(default="", repr=False)  # Jinja source, front matter blanked out
     locale: str | None = None
+
+    @property
+    def opens(self) -> bool:
+        """Whether an update with it may open a new incident: `investigating`,
+        `maintenance-scheduled` and templates setting the status an incident opens with, or
+        whatever the front matter's `opens: true|false` says."""
+        given = self.front_matter.get("opens")
+        if isinstance(given, bool):
+            return given
+        return self.name in OPENING_TEMPLATES or self.status in OPENING_STATUSES
 
     @property
     def uses_recipient(self) -> bool:
@@ -129,7 +143,7 @@ def _check_front_matter(data: dict[str, Any], path: Path, raw: str) -> tuple[str
             raise TemplateError(
                 f"unknown front matter key {key!r}",
                 where=Location(file=str(path), line=line_of(str(key))),
-                hint=f"Did you mean {close[0]!r}?" if close else "Keys: status, description",
+                hint=f"Did you mean {close[0]!r}?" if close else "Keys: status, description, opens",
             )
     status = data.get("status")
     if status is not None and status not in STATUSES:
@@ -139,6 +153,13 @@ def _check_front_matter(data: dict[str, Any], path: Path, raw: str) -> tuple[str
             f"unknown status {status!r}",
             where=Location(file=str(path), line=line_of("status")),
             hint=f"{guess}Use one of {', '.join(STATUSES)}, or none to keep the current one",
+        )
+    opens = data.get("opens")
+    if opens is not None and not isinstance(opens, bool):
+        raise TemplateError(
+            f"opens must be true or false, got {opens!r}",
+            where=Location(file=str(path), line=line_of("opens")),
+            hint="Write `opens: true` for a template that may open a new incident",
         )
     return status, str(data.get("description") or "").strip()
 
