@@ -13,6 +13,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from notify.sandbox import Sandbox
 from notify.sandbox.credentials import Credentials
 from tests.conftest import Workspace
@@ -308,3 +310,69 @@ def test_repeatable_options_say_so_in_help() -> None:
         for param in command.params:
             if isinstance(param, click.Option) and param.multiple:
                 assert "repeatable" in (param.help or ""), (path, param.name)
+
+
+# -- 18: the README's setup and rehearsal instructions work as written -------------------------
+
+
+def _readme() -> str:
+    from tests.conftest import ROOT
+
+    return (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _blocks(lang: str) -> list[str]:
+    import re
+
+    return re.findall(rf"```{lang}\n(.*?)```", _readme(), flags=re.S)
+
+
+def test_readme_rehearsal_runs_as_written_against_notify_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shlex
+
+    from tests.conftest import invoke
+
+    config = next(b for b in _blocks("yaml") if "rehearsal.db" in b)
+    commands = next(b for b in _blocks("sh") if "--config rehearsal.yaml" in b)
+    assert "notify sandbox --port 4010 --smtp-port 2525" in _readme()
+    with Sandbox() as sb:  # the README's ports, moved to free ones
+        port = sb.url.rsplit(":", 1)[1]
+        text = config.replace("127.0.0.1:4010", f"127.0.0.1:{port}")
+        (tmp_path / "rehearsal.yaml").write_text(
+            text.replace("port: 2525", f"port: {sb.smtp_port}")
+        )
+        monkeypatch.chdir(tmp_path)
+        for line in commands.strip().splitlines():
+            words = shlex.split(line)
+            assert words[0] == "notify"
+            result = invoke(words[1:])
+            assert result.code == 0, (line, result.output)
+            assert "?" not in result.stdout.split("\n")[0]  # every channel proven, none guessed
+        assert len(sb.posts("slack")) == 1 and len(sb.posts("twilio")) == 1
+        assert len(sb.emails()) == 1
+    assert (tmp_path / ".notify" / "rehearsal.db").exists()  # not the real journal
+
+
+def test_readme_says_how_to_install_get_credentials_and_run_spec_tests(tmp_path: Path) -> None:
+    import os
+
+    from tests.conftest import ROOT
+
+    readme = _readme()
+    assert "PEP 668" in readme and "python3 -m venv .venv" in readme and "pipx install ." in readme
+    credentials = readme.split("### Credentials for each provider", 1)[1].split("\n## ", 1)[0]
+    providers = ["Email over SMTP", "SendGrid", "Twilio SMS", "Slack", "Microsoft Teams"]
+    providers += ["Discord", "Telegram", "Mastodon", "Bluesky", "X", "Statuspage", "Webhook"]
+    for provider in providers:
+        assert f"- **{provider}**" in credentials, provider
+    # `pytest -rs` says why a spec test skipped, and NOTIFY_SPECS is how to point it at specs.
+    assert "python -m pytest -rs" in readme and "NOTIFY_SPECS=/path/to/specs" in readme
+    env = {**os.environ, "NOTIFY_SPECS": str(tmp_path / "no-specs-here")}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-rs", "-q", "-p", "no:cacheprovider",
+         "tests/channels/test_sms.py", "-k", "spec"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert "SKIPPED" in run.stdout and "NOTIFY_SPECS" in run.stdout, run.stdout[-2000:]
