@@ -117,7 +117,7 @@ class _Region:
 @dataclass(frozen=True)
 class _Country:
     national_prefix: re.Pattern[str] | None
-    regions: tuple[_Region, ...]
+    region_names: tuple[str, ...]  # compiled one at a time, when a number needs it (_region)
 
     def plain(self, national: str) -> bool:
         """Whether parse() would keep `national` as it is: no leading zero (Italian-style),
@@ -130,7 +130,10 @@ class _Country:
         # is_valid_number: region_code_for_number picks the first region whose leading digits
         # match or (without leading digits) whose number types match; then that region's types
         # must match.
-        for region in self.regions:
+        for name in self.region_names:
+            region = _region(name)
+            if region is None:
+                continue
             if region.leading_digits is not None:
                 if region.leading_digits.match(national):
                     return region.valid(national)
@@ -141,8 +144,9 @@ class _Country:
 
 @functools.cache
 def _country(code: int) -> _Country | None:
-    """The metadata of a country calling code, compiled; None when the fast path cannot serve
-    it (unknown code, non-geographic entities)."""
+    """The metadata of a country calling code; None when the fast path cannot serve it (unknown
+    code, non-geographic entities). Its regions are compiled only when a number reaches them:
+    +1 alone has 25 regions of some ten patterns each, and a US number needs only the first."""
     import phonenumbers
     from phonenumbers import PhoneMetadata
 
@@ -154,13 +158,17 @@ def _country(code: int) -> _Country | None:
     )
     if main is None:
         return None
-    regions = []
-    for name in names:
-        metadata = PhoneMetadata.metadata_for_region(name.upper(), None)
-        if metadata is None:
-            continue
-        leading = re.compile(metadata.leading_digits) if metadata.leading_digits else None
-        types = tuple(d for d in (_desc(getattr(metadata, n)) for n in _TYPE_DESCS) if d)
-        regions.append(_Region(leading, _desc(metadata.general_desc), types))
     prefix = main.national_prefix_for_parsing
-    return _Country(re.compile(prefix) if prefix else None, tuple(regions))
+    return _Country(re.compile(prefix) if prefix else None, tuple(names))
+
+
+@functools.cache
+def _region(name: str) -> _Region | None:
+    from phonenumbers import PhoneMetadata
+
+    metadata = PhoneMetadata.metadata_for_region(name.upper(), None)
+    if metadata is None:
+        return None
+    leading = re.compile(metadata.leading_digits) if metadata.leading_digits else None
+    types = tuple(d for d in (_desc(getattr(metadata, n)) for n in _TYPE_DESCS) if d)
+    return _Region(leading, _desc(metadata.general_desc), types)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
@@ -72,6 +73,7 @@ class _Unusable(Exception):
 
 
 _cache: dict[str, ChannelType] | None = None
+_builtin_cache: dict[str, ChannelType] = {}  # built-ins imported one by one (channel_types_for)
 _problems: list[LoadProblem] = []
 
 
@@ -106,6 +108,25 @@ def channel_types() -> dict[str, ChannelType]:
             ep.name, cls, BUILTIN if dist_name == OWN_DISTRIBUTION else source
         )
     _cache = found
+    return found
+
+
+def channel_types_for(names: Iterable[object]) -> dict[str, ChannelType]:
+    """The types a config names. When every name is a built-in, only those adapters are imported
+    and no package metadata is read (a per-minute `notify tick` pays for nothing else); any other
+    name (a plugin, a typo that wants suggestions) loads them all, as `channel_types()`."""
+    wanted = {n for n in names if isinstance(n, str)}
+    if _cache is not None or not wanted <= BUILTIN_TYPES.keys():
+        return channel_types()
+    found: dict[str, ChannelType] = {}
+    for name in sorted(wanted):
+        if name not in _builtin_cache:
+            try:
+                cls = _checked(name, _import(BUILTIN_TYPES[name]))
+            except Exception:  # reported, like a plugin, by the full load
+                return channel_types()
+            _builtin_cache[name] = ChannelType(name, cls, BUILTIN)
+        found[name] = _builtin_cache[name]
     return found
 
 
@@ -160,4 +181,5 @@ def reset() -> None:
     """Forget loaded types (tests that install a plugin mid-session)."""
     global _cache
     _cache = None
+    _builtin_cache.clear()
     _problems.clear()

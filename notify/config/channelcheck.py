@@ -10,7 +10,7 @@ from typing import Any
 from notify import secrets
 from notify.audience import address_column, is_audience_path, load_audience
 from notify.channels.base import Channel, Field, Recipient, Settings
-from notify.channels.registry import ChannelType, channel_types
+from notify.channels.registry import ChannelType, channel_types_for
 from notify.config.fields import FieldProblem, coerce, describe
 from notify.config.model import ChannelConfig, RateLimit
 from notify.config.problems import Problems, suggest
@@ -54,7 +54,7 @@ def check_channels(
         return {}
     if not raw:
         problems.add(path, "no channels are configured", "add at least one channel under it")
-    types = channel_types()
+    types = channel_types_for(b.get("type") for b in raw.values() if isinstance(b, dict))
     result: dict[str, ChannelConfig] = {}
     for name, body in raw.items():
         config = _check_channel(name, body, types, problems, folder)
