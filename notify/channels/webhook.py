@@ -1,14 +1,18 @@
 """A signed JSON POST to any endpoint, with Statuspage-like field names.
 
-The body carries the incident and the update. With a `secret`, each request is signed:
-`X-Notify-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>` with
-`X-Notify-Timestamp: <unix seconds>`, so a receiver can check both origin and freshness
-(`verify_signature` below is the reference). `X-Notify-Delivery` is stable across retries of one
-delivery: receivers dedupe on it.
+The body carries the incident and the update. Every request carries the Standard Webhooks
+(standardwebhooks.com) headers `webhook-id` (the delivery's key: the same for every retry of one
+delivery, so receivers dedupe on it) and `webhook-timestamp` (Unix seconds); with a `secret`
+also `webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<raw body>")>`, so the
+spec's libraries verify it in any language. The key is the base64-decoded part of a `whsec_…`
+secret, else the secret's UTF-8 bytes. The older `X-Notify-Signature` / `X-Notify-Timestamp` /
+`X-Notify-Delivery` headers are still sent for receivers written before (deprecated).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -32,44 +36,82 @@ from notify.channels.base import (
 )
 from notify.channels.http import Answer, HttpChannel, Request, failed, failed_answer, label
 
-SIGNATURE_HEADER = "X-Notify-Signature"
-TIMESTAMP_HEADER = "X-Notify-Timestamp"
-DELIVERY_HEADER = "X-Notify-Delivery"
-_OWN_HEADERS = frozenset(h.lower() for h in (SIGNATURE_HEADER, TIMESTAMP_HEADER, DELIVERY_HEADER))
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
+SECRET_PREFIX = "whsec_"
+# Deprecated: the signature notify sent before Standard Webhooks, for receivers written for it.
+LEGACY_SIGNATURE_HEADER = "X-Notify-Signature"
+LEGACY_TIMESTAMP_HEADER = "X-Notify-Timestamp"
+LEGACY_DELIVERY_HEADER = "X-Notify-Delivery"
+_OWN_HEADERS = frozenset(
+    h.lower()
+    for h in (
+        ID_HEADER,
+        TIMESTAMP_HEADER,
+        SIGNATURE_HEADER,
+        LEGACY_SIGNATURE_HEADER,
+        LEGACY_TIMESTAMP_HEADER,
+        LEGACY_DELIVERY_HEADER,
+    )
+)
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The signature header's value for one body: "v1=<hex>"."""
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a secret: the base64-decoded part of `whsec_…`, else its UTF-8 bytes.
+    ValueError when a `whsec_` secret is not base64."""
+    if secret.startswith(SECRET_PREFIX):
+        try:
+            key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("the part after whsec_ is not base64") from None
+        if not key:
+            raise ValueError("the part after whsec_ is empty")
+        return key
+    return secret.encode()
+
+
+def sign(secret: str, webhook_id: str, timestamp: str, body: bytes) -> str:
+    """The Standard Webhooks signature of one request: "v1,<base64>"."""
+    message = f"{webhook_id}.{timestamp}.".encode() + body
+    mac = hmac.new(signing_key(secret), message, hashlib.sha256).digest()
+    return f"v1,{base64.b64encode(mac).decode()}"
+
+
+def legacy_sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The deprecated X-Notify-Signature value: "v1=<hex>" over "<timestamp>.<body>"."""
     mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     return f"v1={mac.hexdigest()}"
 
 
 def verify_signature(
     secret: str,
-    timestamp: str,
+    headers: Mapping[str, str],
     body: bytes,
-    signature_header: str,
     *,
     tolerance: int = 300,
     now: float | None = None,
 ) -> bool:
-    """True when `signature_header` signs `body` under `secret` and `timestamp` is fresh.
-
-    `body` must be the raw bytes received, before any JSON parsing. The header may list several
-    comma-separated signatures (a sender rotating secrets); one match is enough. A timestamp more
-    than `tolerance` seconds from `now` fails, so a captured request cannot be replayed later.
-    """
+    """True when `headers` (webhook-id, webhook-timestamp, webhook-signature) sign `body` under
+    `secret` and the timestamp is within `tolerance` seconds of `now`: what the Standard
+    Webhooks libraries check. `body` must be the raw bytes received. The signature header may
+    list several space-separated signatures (a sender rotating secrets); one match is enough."""
+    lower = {str(k).lower(): str(v) for k, v in headers.items()}
+    webhook_id = lower.get(ID_HEADER, "")
     try:
-        sent_at = int(timestamp.strip())
-    except (AttributeError, ValueError):
+        sent_at = int(lower.get(TIMESTAMP_HEADER, "").strip())
+    except ValueError:
         return False
     current = time.time() if now is None else now
-    if abs(current - sent_at) > tolerance:
+    if not webhook_id or abs(current - sent_at) > tolerance:
         return False
-    expected = sign(secret, str(sent_at), body)
-    candidates = [part.strip() for part in signature_header.split(",")]
+    try:
+        expected = sign(secret, webhook_id, str(sent_at), body).encode()
+    except ValueError:
+        return False
+    offered = lower.get(SIGNATURE_HEADER, "").split()
     # compare_digest on every candidate: timing says nothing about which one came close
-    matches = [hmac.compare_digest(expected.encode(), c.encode()) for c in candidates]
+    matches = [hmac.compare_digest(expected, candidate.encode()) for candidate in offered]
     return any(matches)
 
 
@@ -145,7 +187,8 @@ class WebhookChannel(HttpChannel):
             Field(
                 "secret",
                 secret=True,
-                help="signs each body with HMAC-SHA256 (X-Notify-Signature), e.g. ${HOOK_SECRET}",
+                help="signs each request as Standard Webhooks says (webhook-signature), "
+                "e.g. ${HOOK_SECRET} holding whsec_<base64 key>",
             ),
             Field(
                 "headers", "dict", default=None, help="extra request headers, like Authorization"
@@ -167,6 +210,11 @@ class WebhookChannel(HttpChannel):
         clash = sorted(k for k in headers if str(k).lower() in _OWN_HEADERS)
         if clash:
             return [("headers", f"{clash[0]} is set by notify itself: remove it from headers")]
+        if self.settings.secret:
+            try:
+                signing_key(self.settings.secret)
+            except ValueError as exc:
+                return [("secret", f"{exc}: use whsec_ followed by the base64 of the key")]
         return []
 
     def measure(self, message: Message) -> Length | None:
@@ -174,17 +222,21 @@ class WebhookChannel(HttpChannel):
 
     def request_headers(self, body: bytes, ctx: DeliveryContext) -> dict[str, str]:
         headers = {str(k): str(v) for k, v in (self.settings.headers or {}).items()}
+        timestamp = str(int(time.time()))  # each attempt's own: a retry is not a replay
         headers.update(
             {
                 "Content-Type": "application/json; charset=utf-8",
                 "User-Agent": f"notify/{__version__}",
-                DELIVERY_HEADER: ctx.delivery_key,
+                ID_HEADER: ctx.delivery_key,  # the same for every retry of this delivery
+                TIMESTAMP_HEADER: timestamp,
+                LEGACY_DELIVERY_HEADER: ctx.delivery_key,
             }
         )
-        if self.settings.secret:
-            timestamp = str(int(time.time()))
-            headers[TIMESTAMP_HEADER] = timestamp
-            headers[SIGNATURE_HEADER] = sign(self.settings.secret, timestamp, body)
+        secret = self.settings.secret
+        if secret:
+            headers[SIGNATURE_HEADER] = sign(secret, ctx.delivery_key, timestamp, body)
+            headers[LEGACY_TIMESTAMP_HEADER] = timestamp
+            headers[LEGACY_SIGNATURE_HEADER] = legacy_sign(secret, timestamp, body)
         return headers
 
     def build_request(

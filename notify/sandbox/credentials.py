@@ -18,7 +18,8 @@ class Credentials:
     twilio_account_sid: str = "AC" + "0" * 31 + "1"
     twilio_auth_token: str = "sandbox-twilio-auth-token-0001"
     twilio_messaging_service_sid: str = "MG" + "0" * 31 + "1"
-    webhook_secret: str = "sandbox-webhook-signing-secret"
+    # Standard Webhooks form: whsec_ and the base64 of the key ("sandbox-webhook-signing-key-0001")
+    webhook_secret: str = "whsec_c2FuZGJveC13ZWJob29rLXNpZ25pbmcta2V5LTAwMDE="
     teams_sig: str = "sandbox-teams-signature"
     discord_webhook_id: str = "100000000000000001"
     discord_webhook_token: str = "sandbox-discord-webhook-token"

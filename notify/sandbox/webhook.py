@@ -1,12 +1,16 @@
 """A receiver of notify's generic signed webhooks, served under /webhook/{name}.
 
-It verifies exactly what the README tells receivers to verify:
-X-Notify-Timestamp (unix seconds) and X-Notify-Signature: v1=<hex HMAC-SHA256 of
-"{timestamp}.{raw body}" under the shared secret>, within five minutes of now.
+It verifies exactly what the README tells receivers to verify, the Standard Webhooks spec
+(standardwebhooks.com): `webhook-id`, `webhook-timestamp` (Unix seconds, within five minutes of
+now) and `webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<raw body>")>`
+(several space-separated while a secret rotates), the key being the base64-decoded part of a
+`whsec_` secret, else the secret's UTF-8 bytes. It records each webhook-id it accepted.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -20,10 +24,20 @@ __all__ = ["TOLERANCE_SECONDS", "WebhookEmulator", "sign"]
 TOLERANCE_SECONDS = 300
 
 
-def sign(secret: str, timestamp: int | str, body: bytes) -> str:
-    """The X-Notify-Signature value for `body` sent at `timestamp`."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"v1={mac.hexdigest()}"
+def _key(secret: str) -> bytes:
+    if secret.startswith("whsec_"):
+        try:
+            return base64.b64decode(secret[len("whsec_") :], validate=True)
+        except (binascii.Error, ValueError):
+            return b""
+    return secret.encode()
+
+
+def sign(secret: str, webhook_id: str, timestamp: int | str, body: bytes) -> str:
+    """The webhook-signature value for `body` sent as `webhook_id` at `timestamp`."""
+    message = f"{webhook_id}.{timestamp}.".encode() + body
+    mac = hmac.new(_key(secret), message, hashlib.sha256).digest()
+    return f"v1,{base64.b64encode(mac).decode()}"
 
 
 class WebhookEmulator(Emulator):
@@ -49,8 +63,11 @@ class WebhookEmulator(Emulator):
             return Response(404, {"error": "POST to /webhook/<name>"})
         if req.method != "POST":
             return Response(405, {"error": "method not allowed"}, {"Allow": "POST"})
-        timestamp = req.headers.get("x-notify-timestamp", "").strip()
-        if not timestamp.isdigit() or not self._signature_ok(req, timestamp):
+        webhook_id = req.headers.get("webhook-id", "").strip()
+        timestamp = req.headers.get("webhook-timestamp", "").strip()
+        if not webhook_id or not timestamp.isdigit():
+            return Response(401, {"error": "invalid signature"})
+        if not self._signature_ok(req, webhook_id, timestamp):
             return Response(401, {"error": "invalid signature"})
         if abs(self.state.clock() - int(timestamp)) > TOLERANCE_SECONDS:
             return Response(401, {"error": "stale timestamp"})
@@ -62,15 +79,21 @@ class WebhookEmulator(Emulator):
         if problem is not None:
             return Response(400, {"error": problem})
         self._posts.append(
-            {"name": name, "timestamp": int(timestamp), "headers": dict(req.headers), "body": body}
+            {
+                "name": name,
+                "id": webhook_id,
+                "timestamp": int(timestamp),
+                "headers": dict(req.headers),
+                "body": body,
+            }
         )
         return Response(200, {"received": True})
 
-    def _signature_ok(self, req: Request, timestamp: str) -> bool:
-        expected = sign(self.credentials.webhook_secret, timestamp, req.body)
-        # Several signatures may be sent (comma-separated) while a secret is being rotated.
-        offered = [s.strip() for s in req.headers.get("x-notify-signature", "").split(",")]
-        return any(hmac.compare_digest(expected, s) for s in offered if s)
+    def _signature_ok(self, req: Request, webhook_id: str, timestamp: str) -> bool:
+        expected = sign(self.credentials.webhook_secret, webhook_id, timestamp, req.body)
+        # Several signatures may be sent (space-separated) while a secret is being rotated.
+        offered = req.headers.get("webhook-signature", "").split()
+        return any(hmac.compare_digest(expected, s) for s in offered)
 
 
 def _shape_problem(body: Any) -> str | None:

@@ -91,11 +91,12 @@ async def test_the_receiver_gets_a_signed_statuspage_like_body() -> None:
     assert request.method == "POST" and str(request.url) == URL
     assert request.headers["content-type"].startswith("application/json")
     assert request.headers["authorization"] == "Bearer receiver-key"
-    assert request.headers["x-notify-delivery"] == "dk-1"
+    assert request.headers["webhook-id"] == "dk-1"
     raw = request.content
-    assert verify_signature(
-        SECRET, request.headers["x-notify-timestamp"], raw, request.headers["x-notify-signature"]
-    )
+    assert verify_signature(SECRET, request.headers, raw)
+    # Receivers written before Standard Webhooks keep working (deprecated headers).
+    assert request.headers["x-notify-delivery"] == "dk-1"
+    assert request.headers["x-notify-timestamp"] == request.headers["webhook-timestamp"]
     body = json.loads(raw)
     assert body["meta"]["delivery_key"] == "dk-1"
     assert body["page"] == {"name": "Acme Cloud", "url": "https://status.acme.example"}
@@ -146,8 +147,10 @@ async def test_no_secret_means_no_signature_headers() -> None:
 
     receipt = await post(WebhookChannel("plain", {"url": URL}), handler)
     assert receipt.ok
+    assert "webhook-signature" not in seen[0].headers
     assert "x-notify-signature" not in seen[0].headers
-    assert seen[0].headers["x-notify-delivery"] == "dk-1"
+    assert seen[0].headers["webhook-id"] == "dk-1"
+    assert seen[0].headers["webhook-timestamp"].isdigit()
 
 
 def test_verify_signature_refuses_tampering_wrong_secret_and_replays() -> None:
@@ -156,14 +159,34 @@ def test_verify_signature_refuses_tampering_wrong_secret_and_replays() -> None:
     body = b'{"update":{"status":"resolved"}}'
     now = time.time()
     ts = str(int(now))
-    good = sign(SECRET, ts, body)
-    assert verify_signature(SECRET, ts, body, good, now=now)
-    assert verify_signature(SECRET, ts, body, f"v1=deadbeef, {good}", now=now)  # rotation
-    assert not verify_signature(SECRET, ts, body + b" ", good, now=now)
-    assert not verify_signature("another-secret", ts, body, good, now=now)
-    assert not verify_signature(SECRET, ts, body, good, now=now + 301)
-    assert not verify_signature(SECRET, "yesterday", body, good, now=now)
-    assert not verify_signature(SECRET, ts, body, "", now=now)
+    good = sign(SECRET, "msg_1", ts, body)
+
+    def headers(signature: str, *, at: str = ts, webhook_id: str = "msg_1") -> dict[str, str]:
+        return {"webhook-id": webhook_id, "webhook-timestamp": at, "webhook-signature": signature}
+
+    assert verify_signature(SECRET, headers(good), body, now=now)
+    assert verify_signature(SECRET, headers(f"v1,ZGVhZGJlZWY= {good}"), body, now=now)  # rotation
+    assert not verify_signature(SECRET, headers(good), body + b" ", now=now)
+    assert not verify_signature(SECRET, headers(good, webhook_id="msg_2"), body, now=now)
+    assert not verify_signature("another-secret", headers(good), body, now=now)
+    assert not verify_signature(SECRET, headers(good), body, now=now + 301)
+    assert not verify_signature(SECRET, headers(good, at="yesterday"), body, now=now)
+    assert not verify_signature(SECRET, headers(""), body, now=now)
+
+
+def test_a_whsec_secret_is_its_base64_key_and_must_be_base64() -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    from notify.channels.webhook import sign
+
+    key = b"0123456789abcdef0123456789abcdef"
+    secret = "whsec_" + base64.b64encode(key).decode()
+    mac = hmac.new(key, b"msg_1.1700000000.{}", hashlib.sha256).digest()
+    assert sign(secret, "msg_1", "1700000000", b"{}") == "v1," + base64.b64encode(mac).decode()
+    problems = channel(secret="whsec_not base64!").validate()
+    assert problems and problems[0][0] == "secret"
 
 
 @pytest.mark.parametrize(
@@ -216,8 +239,9 @@ def test_target_shows_the_endpoint_origin_only() -> None:
 
 
 def test_headers_cannot_override_the_signature() -> None:
-    problems = channel(headers={"X-Notify-Signature": "v1=forged"}).validate()
-    assert problems and problems[0][0] == "headers"
+    for name in ("webhook-signature", "Webhook-Id", "X-Notify-Signature"):
+        problems = channel(headers={name: "v1,forged"}).validate()
+        assert problems and problems[0][0] == "headers"
 
 
 async def test_check_online_reaches_the_endpoint_but_does_not_claim_it_verified() -> None:

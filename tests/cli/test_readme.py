@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import ROOT, Workspace
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -23,35 +25,41 @@ def test_readme_starts_with_install_and_run_then_the_tests() -> None:
 
 
 def test_readme_webhook_verification_accepts_a_real_delivery(workspace: Workspace) -> None:
+    """The README's receiver, on the standardwebhooks package, accepts what notify sent; the
+    webhook-id is the same on every attempt of one delivery, retried in the run and by retry."""
+    pytest.importorskip("standardwebhooks", reason="the test extra installs standardwebhooks")
+    from notify.sandbox import Credentials
+
     snippet = next(b for b in code_blocks("python") if "def verify(" in b)
     namespace: dict[str, Any] = {}
     exec(snippet, namespace)  # the code a receiver copies
     verify = namespace["verify"]
 
-    result = workspace.run(
-        "send",
-        "investigating",
-        "--title",
-        "Checkout errors",
-        "--message",
-        "m",
-        "--to",
-        "status-webhook",
-        "--yes",
+    send = ("send", "investigating", "--title", "Checkout errors", "--message", "m")
+    workspace.sandbox.fail("webhook", 503, times=4)  # the first attempt and its 3 retries
+    failed = workspace.run(*send, "--to", "status-webhook", "--yes")
+    assert failed.code == 1, failed.output
+    retried = workspace.run("retry", "--yes")
+    assert retried.code == 0, retried.output
+
+    requests = workspace.sandbox.requests("webhook")
+    assert len(requests) == 5
+    assert len({r.headers["webhook-id"] for r in requests}) == 1  # one delivery, one id
+    request = requests[-1]
+    secret = Credentials().webhook_secret
+    assert secret.startswith("whsec_")
+    update = verify(secret, dict(request.headers), request.body)
+    assert update is not None and update["incident"]["name"] == "Checkout errors"
+    assert (
+        verify("whsec_" + "d3Jvbmcta2V5LXdyb25nLWtleQ==", dict(request.headers), request.body)
+        is None
     )
-    assert result.code == 0, result.output
-    request = workspace.sandbox.requests("webhook")[0]
-    secret = "sandbox-webhook-signing-secret"
-    headers = request.headers
-    assert verify(
-        secret, headers["x-notify-timestamp"], request.body, headers["x-notify-signature"]
-    )
-    assert not verify(
-        "wrong", headers["x-notify-timestamp"], request.body, headers["x-notify-signature"]
-    )
-    assert not verify(
-        secret, headers["x-notify-timestamp"], request.body + b" ", headers["x-notify-signature"]
-    )
+    assert verify(secret, dict(request.headers), request.body + b" ") is None
+    stale = {
+        **request.headers,
+        "webhook-timestamp": str(int(request.headers["webhook-timestamp"]) - 3600),
+    }
+    assert verify(secret, stale, request.body) is None
 
 
 def test_journal_is_readable_by_its_owner_only(workspace: Workspace) -> None:

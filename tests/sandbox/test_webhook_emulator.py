@@ -21,8 +21,9 @@ def _signed(
     stamp = int(time.time()) if at is None else at
     return {
         "Content-Type": "application/json",
-        "X-Notify-Timestamp": str(stamp),
-        "X-Notify-Signature": sign(secret, stamp, body),
+        "webhook-id": "msg_1",
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": sign(secret, "msg_1", stamp, body),
     }
 
 
@@ -50,7 +51,7 @@ async def test_webhook_accepts_a_correctly_signed_body(sandbox: Sandbox) -> None
     ("headers", "error"),
     [
         ({}, "invalid signature"),
-        ({"X-Notify-Timestamp": "1700000000"}, "invalid signature"),
+        ({"webhook-id": "msg_1", "webhook-timestamp": "1700000000"}, "invalid signature"),
         ("wrong-secret", "invalid signature"),
         ("stale", "stale timestamp"),
     ],
