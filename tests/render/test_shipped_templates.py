@@ -268,3 +268,18 @@ def test_maintenance_reminder_and_feedback(templates: TemplateSet) -> None:
     feedback = send(templates, "feedback", rich(), "email").text
     assert "Thank you" in feedback and feedback.count("https://") == 1
     assert "https://acme.com/survey" in feedback
+
+
+def test_maintenance_window_given_by_starts_and_ends_wins_over_vars(
+    templates: TemplateSet,
+) -> None:
+    context = rich()  # its vars carry an older window: --starts/--ends is the one that counts
+    context["maintenance"] = {
+        "starts_at": datetime(2026, 12, 5, 1, 0, tzinfo=UTC),
+        "ends_at": datetime(2026, 12, 5, 3, 0, tzinfo=UTC),
+    }
+    scheduled = send(templates, "maintenance-scheduled", context, "sms").text
+    assert "Sat 5 Dec 2026, 01:00-03:00 UTC" in scheduled
+    assert "29 Nov" not in scheduled
+    started = send(templates, "maintenance-started", context, "email").text
+    assert "Sat 5 Dec 2026, 03:00 UTC" in started
