@@ -144,6 +144,32 @@ def replay_request(request: UpdateRequest, update: Update) -> UpdateRequest:
     )
 
 
+def check_same_update(request: UpdateRequest, existing: Update) -> None:
+    """A re-run under an existing --key finishes that update; the same key asking for another
+    update (template, incident, title, message, variables, impact or components) is refused
+    (exit 2), never skipped in silence. The inputs recorded with the key are the update's
+    fingerprint; what the re-run leaves out is taken from them (`notify retry` gives only the
+    template and incident)."""
+    stored = existing.context
+    given: list[tuple[str, Any, Any]] = [
+        ("template", request.template, existing.template),
+        ("incident", request.incident, existing.incident_id),
+        ("title", request.title, stored.get("title")),
+        ("message", request.message, stored.get("message", existing.message)),
+        ("impact", request.impact, stored.get("impact")),
+        ("components", list(request.components), list(stored.get("components") or [])),
+        ("variables", dict(request.vars), dict(stored.get("vars") or {})),
+    ]
+    differs = [name for name, asked, recorded in given if asked and asked != recorded]
+    if differs:
+        raise InputError(
+            f"--key {existing.key!r} was used for another update (update {existing.number} of "
+            f"{existing.incident_id}, template {existing.template}): its "
+            f"{' and '.join(differs)} differ",
+            hint="Use a new --key for a new update; the same key only re-runs the same one.",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class UpdateDraft:
     """One update as this run drafts it, with its incident as the update leaves it. Nothing of
@@ -231,6 +257,7 @@ def draft_update(
     now = now or utcnow()
     existing = journal.find_update(request.key) if (journal and request.key) else None
     if existing is not None:
+        check_same_update(request, existing)
         request = replay_request(request, existing)
         now = parse_iso(existing.context.get("at")) or now
     template = templates.get(request.template)

@@ -135,3 +135,26 @@ def test_history_commands_name_an_unknown_incident(workspace: Workspace) -> None
         assert result.code == 2, (args, result.output)
         assert f"no incident '{typo}' in the journal" in result.stderr
         assert f"Did you mean --incident {incident['id']}?" in result.stderr
+
+
+# 4. A key reused for a different update is refused, naming the key.
+
+
+def test_a_key_reused_for_another_update_is_exit_2_naming_it(workspace: Workspace) -> None:
+    first = send(workspace, "investigating", "--title", TITLE, "--to", "ops-slack", "--key", "k1")
+    incident = first["incident"]["id"]
+    posts = len(workspace.sandbox.posts("slack"))
+
+    again = send(workspace, "investigating", "--title", TITLE, "--to", "ops-slack", "--key", "k1")
+    assert {d["status"] for d in again["deliveries"]} == {"skipped"}  # the same update: done
+
+    other = ("resolved", "--incident", incident, "--to", "ops-slack", "--key", "k1")
+    result = send(workspace, *other, code=2)
+    assert "--key 'k1' was used for another update" in result.stderr
+    assert "its template and message differ" in result.stderr
+    result = send(
+        workspace, "investigating", "--title", TITLE, "--key", "k1", "--message", "New.", code=2
+    )
+    assert "message differ" in result.stderr
+    assert len(workspace.sandbox.posts("slack")) == posts
+    assert workspace.run("retry", "--yes").code == 0  # retry gives template and incident: fine
