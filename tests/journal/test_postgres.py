@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import re
+import sqlite3
 import sys
+from contextlib import closing
 from dataclasses import asdict, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -329,3 +331,19 @@ def test_a_copy_into_a_journal_that_is_not_empty_is_refused_unless_replacing(
     assert _without_ids(shared.export_contents()) == _without_ids(source.export_contents())
     source.close()
     shared.close()
+
+
+def test_journal_copy_knows_every_table_of_both_schemas(postgres_dsn: str, tmp_path: Path) -> None:
+    """A schema step that adds a table must teach `journal copy` to move it, on both backends."""
+    from notify.journal.postgres import copying as postgres_copying
+    from notify.journal.sqlite import copying as sqlite_copying
+
+    open_journal(postgres_dsn).close()
+    on_server = sql(postgres_dsn, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    assert {t for (t,) in on_server} - {"migrations"} == set(postgres_copying.TABLES)
+
+    path = tmp_path / "journal.db"
+    open_journal(path).close()
+    with closing(sqlite3.connect(path)) as conn:
+        in_file = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    assert {t for (t,) in in_file} - {"migrations"} == set(sqlite_copying.TABLES)
