@@ -172,3 +172,20 @@ def _region(name: str) -> _Region | None:
     leading = re.compile(metadata.leading_digits) if metadata.leading_digits else None
     types = tuple(d for d in (_desc(getattr(metadata, n)) for n in _TYPE_DESCS) if d)
     return _Region(leading, _desc(metadata.general_desc), types)
+
+
+_PHONE_LIKE = re.compile(r"\+?[\d\s().\-/]+")
+_EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def optout_address(text: str, region: str | None = None) -> str | None:
+    """An opt-out as the recipients it must match are written: an email address lower-cased,
+    a phone number in E.164 ("+1 (415) 555-0100" -> "+14155550100"; national formats need
+    `region`), anything else (a chat or channel id) as written. None when it looks like an email
+    address or a phone number but is not a valid one."""
+    value = text.strip()
+    if "@" in value:
+        return value.lower() if _EMAIL_LIKE.fullmatch(value) else None
+    if _PHONE_LIKE.fullmatch(value) and not value.startswith("-"):  # "-100…": a Telegram chat
+        return e164(value, region)
+    return value or None

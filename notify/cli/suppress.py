@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from notify.cli.app import App, journal_location, open_journal_at
@@ -9,6 +11,10 @@ from notify.cli.options import GlobalOptions, global_options, options_of
 from notify.cli.output import Output
 from notify.errors import InputError
 from notify.exitcodes import ExitCode
+from notify.phones import optout_address
+
+if TYPE_CHECKING:
+    from notify.config.model import Config
 
 
 @click.group()
@@ -58,8 +64,9 @@ def run_suppress(
 ) -> int:
     out = Output(options)
     override = options.journal_override()
+    region: str | None = None
     if override:  # the journal given: the config is neither needed nor read
-        journal = open_journal_at(journal_location(override))
+        location = journal_location(override)
     else:
         config = App.load(options).config
         if channel and channel != "*" and channel not in config.channels:
@@ -67,13 +74,22 @@ def run_suppress(
                 f"--channel {channel!r} is not a configured channel",
                 hint=f"Use one of: {', '.join(config.channels)}, or * for every channel.",
             )
-        journal = open_journal_at(config.journal_path)
+        region = _region(config, channel)
+        location = config.journal_path
+    # Normalised as recipients are (E.164, email lower-cased), or an opt-out would never match.
+    addresses = [_address(r, region) for r in recipients] if action == "add" else []
+    journal = open_journal_at(location)
     if action == "add":
-        for r in recipients:
-            journal.suppress(channel or "*", r.strip(), reason)
+        for address in addresses:
+            journal.suppress(channel or "*", address, reason)
         out.note(f"suppressed {len(recipients)} recipient(s) on {channel or '*'}.")
     elif action == "remove":
-        removed = sum(1 for r in recipients if journal.unsuppress(channel or "*", r.strip()))
+        removed = sum(
+            1
+            for r in recipients
+            if journal.unsuppress(channel or "*", optout_address(r, region) or r.strip())
+            or journal.unsuppress(channel or "*", r.strip())  # an entry kept as written
+        )
         out.note(f"removed {removed} of {len(recipients)} from the list on {channel or '*'}.")
     rows = journal.suppressed(channel if action == "list" else None)
     if options.json:
@@ -95,3 +111,26 @@ def run_suppress(
             table.add_row(*row)
         out.out.print(table)
     return int(ExitCode.OK)
+
+
+def _region(config: Config, channel: str | None) -> str | None:
+    """The region national numbers are read in: the SMS channel's `default_region`, or for
+    every channel the one all SMS channels share (none when they differ)."""
+    chosen = [config.channels[channel]] if channel and channel != "*" else config.channels.values()
+    regions = {
+        str(c.adapter.settings.get("default_region") or "").upper()
+        for c in chosen
+        if c.type == "sms"
+    }
+    return regions.pop() or None if len(regions) == 1 else None
+
+
+def _address(text: str, region: str | None) -> str:
+    address = optout_address(text, region)
+    if address is None:
+        raise InputError(
+            f"{text.strip()!r} is not a valid email address or phone number",
+            hint="Write a number in international format (+14155550100) or an address like "
+            "name@example.com; nothing was added.",
+        )
+    return address

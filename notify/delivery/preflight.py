@@ -24,6 +24,7 @@ from notify.delivery.selection import (
 from notify.delivery.window import window_required
 from notify.errors import InputError, PreflightError
 from notify.model import Length, Message, Recipient
+from notify.phones import optout_address
 
 if TYPE_CHECKING:
     from notify.audience import SkippedRow
@@ -276,6 +277,8 @@ def _suppressed(journal: Journal | None, channel: str) -> set[str]:
     for _, recipient, _, _ in journal.suppressed(channel):
         found.add(recipient)
         found.add(recipient.casefold())
+        # An entry written before opt-outs were normalised ("+1 415 555 0100") still matches.
+        found.add(optout_address(recipient) or recipient)
     return found
 
 

@@ -158,3 +158,52 @@ def test_a_key_reused_for_another_update_is_exit_2_naming_it(workspace: Workspac
     assert "message differ" in result.stderr
     assert len(workspace.sandbox.posts("slack")) == posts
     assert workspace.run("retry", "--yes").code == 0  # retry gives template and incident: fine
+
+
+# 1. Opt-outs are normalised as recipients are.
+
+
+def test_opt_outs_written_as_people_write_numbers_are_honoured(workspace: Workspace) -> None:
+    added = workspace.run("suppress", "add", "+1 (415) 555-0100", "CTO@Acme.Example")
+    assert added.code == 0, added.output
+    listed = workspace.run("suppress", "list", "--json").json()["suppressed"]
+    assert sorted(e["recipient"] for e in listed) == ["+14155550100", "cto@acme.example"]
+
+    document = send(workspace, "investigating", "--title", TITLE, "--to", "customers-sms")
+    skipped = [d["recipient"] for d in document["deliveries"] if d["status"] == "skipped"]
+    assert skipped == ["+14155550100"]
+    assert Counter(p["to"] for p in workspace.sandbox.posts("twilio")) == {"+442071838750": 1}
+    mail = send(workspace, "investigating", "--title", "Mail", "--to", "status-email")
+    assert [d["recipient"] for d in mail["deliveries"] if d["status"] == "skipped"] == [
+        "cto@acme.example"
+    ]
+
+    removed = workspace.run("suppress", "remove", "+1 415 555 0100")
+    assert removed.code == 0 and "removed 1 of 1" in removed.stderr
+
+
+def test_an_invalid_opt_out_is_exit_2_and_nothing_is_added(workspace: Workspace) -> None:
+    for bad in ("+1 415", "bob@", "415 555 0100"):
+        result = workspace.run("suppress", "add", "+14155550100", bad)
+        assert result.code == 2, result.output
+        assert f"{bad!r} is not a valid email address or phone number" in result.stderr
+    assert workspace.run("suppress", "list", "--json").json()["suppressed"] == []
+
+
+def test_opt_outs_stored_as_written_are_migrated(workspace: Workspace) -> None:
+    import sqlite3
+
+    assert workspace.run("suppress", "add", "+14155550199").code == 0  # creates the journal
+    with sqlite3.connect(workspace.journal) as db:  # as an older notify left them
+        db.executemany(
+            "INSERT INTO suppressions (channel, recipient, reason, created_at)"
+            " VALUES (?, ?, '', '')",
+            [("*", "+1 415 555 0100"), ("*", "+1 (415) 555-0100"), ("*", "Bob@Example.com")],
+        )
+        db.execute("DELETE FROM migrations WHERE number = 4")
+    listed = workspace.run("suppress", "list", "--json").json()["suppressed"]
+    assert sorted(e["recipient"] for e in listed) == [
+        "+14155550100",
+        "+14155550199",
+        "bob@example.com",
+    ]

@@ -111,6 +111,28 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        4,
+        "opt-outs normalised as recipients are: emails lower-cased, +numbers without punctuation",
+        """
+        -- One entry per (channel, normalised recipient): one of each stays.
+        DELETE FROM suppressions a USING suppressions b
+        WHERE a.channel = b.channel AND a.ctid > b.ctid
+            AND CASE WHEN a.recipient LIKE '%@%' THEN lower(a.recipient)
+            WHEN a.recipient LIKE '+%' THEN replace(replace(replace(replace(replace(
+                a.recipient, ' ', ''), '(', ''), ')', ''), '-', ''), '.', '')
+            ELSE a.recipient END
+            = CASE WHEN b.recipient LIKE '%@%' THEN lower(b.recipient)
+            WHEN b.recipient LIKE '+%' THEN replace(replace(replace(replace(replace(
+                b.recipient, ' ', ''), '(', ''), ')', ''), '-', ''), '.', '')
+            ELSE b.recipient END;
+        UPDATE suppressions SET recipient =
+            CASE WHEN recipient LIKE '%@%' THEN lower(recipient)
+            WHEN recipient LIKE '+%' THEN replace(replace(replace(replace(replace(
+                recipient, ' ', ''), '(', ''), ')', ''), '-', ''), '.', '')
+            ELSE recipient END;
+        """,
+    ),
 ]
 
 LATEST = max(number for number, _, _ in MIGRATIONS)

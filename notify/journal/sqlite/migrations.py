@@ -101,6 +101,25 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        4,
+        "opt-outs normalised as recipients are: emails lower-cased, +numbers without punctuation",
+        """
+        -- One entry per (channel, normalised recipient): the first one written stays.
+        DELETE FROM suppressions WHERE rowid NOT IN (
+            SELECT MIN(rowid) FROM suppressions GROUP BY channel,
+            CASE WHEN recipient LIKE '%@%' THEN lower(recipient)
+            WHEN recipient LIKE '+%' THEN replace(replace(replace(replace(replace(
+                recipient, ' ', ''), '(', ''), ')', ''), '-', ''), '.', '')
+            ELSE recipient END
+        );
+        UPDATE suppressions SET recipient =
+            CASE WHEN recipient LIKE '%@%' THEN lower(recipient)
+            WHEN recipient LIKE '+%' THEN replace(replace(replace(replace(replace(
+                recipient, ' ', ''), '(', ''), ')', ''), '-', ''), '.', '')
+            ELSE recipient END;
+        """,
+    ),
 ]
 
 LATEST = max(number for number, _, _ in MIGRATIONS)
