@@ -68,6 +68,12 @@ class JournalError(NotifyError):
     """The journal cannot be opened, or does not hold what was asked for (unknown incident)."""
 
 
+class JournalFailed(JournalError):
+    """The journal failed while it was read or written: damaged, disk full, an I/O error."""
+
+    exit_code = ExitCode.JOURNAL_FAILED
+
+
 class Interrupted(NotifyError):
     """Ctrl-C or SIGTERM during delivery: what went out is journaled; `notify retry` finishes."""
 

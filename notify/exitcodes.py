@@ -14,5 +14,9 @@ class ExitCode(IntEnum):
     """Usage, config, template, variables, recipients, secrets: nothing sent, nothing recorded."""
     INTERNAL_ERROR = 3
     """A bug in notify (or a plugin): the message says what; -v shows the traceback."""
+    JOURNAL_FAILED = 4
+    """The journal could not be read or written (damaged, disk full, I/O error). In a send or
+    retry the result so far is printed: deliveries that went out may be missing from the
+    journal, and a `notify retry` once it is fixed may repeat them."""
     INTERRUPTED = 130
     """Ctrl-C or SIGTERM: the journal says what went out; `notify retry` finishes the rest."""

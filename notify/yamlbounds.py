@@ -18,7 +18,6 @@ import yaml
 # dozen channels is a few hundred; a laugh bomb is billions.
 MAX_ALIAS_EXPANSION = 10_000
 
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class AliasBudgetExceeded(Exception):
@@ -96,8 +95,9 @@ def _distinct_nodes(root: yaml.Node) -> int:
 
 
 def safe_load(text: str) -> Any:
-    """yaml.safe_load, refusing alias bombs (AliasBudgetExceeded) before building anything."""
-    loader = _LOADER(text)
+    """yaml.safe_load, refusing alias bombs (AliasBudgetExceeded) before building anything.
+    (PyYAML's own loader, as yaml.safe_load: its error marks are the ones users are shown.)"""
+    loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -12,7 +12,13 @@ from notify.cli.app import App
 from notify.cli.options import global_options, options_of
 from notify.cli.output import Output
 from notify.delivery.inputs import UpdateRequest
-from notify.errors import ConfigError, PreflightError, TemplateError
+from notify.errors import (
+    ConfigError,
+    JournalError,
+    JournalFailed,
+    PreflightError,
+    TemplateError,
+)
 from notify.exitcodes import ExitCode
 from notify.secrets import redact
 
@@ -88,8 +94,13 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
         "every template renders for every channel within its limits "
         f"({len(names)} x {len(config.channels)})",
     )
-    journal = app.existing_journal()  # a file is never created here; a server's is opened
-    findings.append(_journal_finding(journal, config.journal_path))
+    try:
+        journal = app.existing_journal()  # a file is never created here; a server's is opened
+    except JournalFailed as exc:  # damaged: a failed check, not the end of one
+        journal = None
+        findings.append({"check": "journal", "ok": False, "detail": redact(str(exc))})
+    else:
+        findings.append(_journal_finding(journal, config.journal_path))
 
     if online:
         for name, result, verdict in asyncio.run(_online(list(config.channels.values()), journal)):
@@ -147,7 +158,18 @@ def _journal_finding(journal: Journal | None, location: Path | str) -> dict[str,
         }
         detail = f"SQLite {info['location']} (not created yet: the first send creates it)"
     else:
-        described = journal.describe()
+        try:
+            described = journal.describe()
+            problems = journal.verify()  # every page, index and constraint (SQLite)
+        except JournalError as exc:
+            return {"check": "journal", "ok": False, "detail": redact(str(exc))}
+        if problems:
+            detail = (
+                f"{shown_location(location)} is damaged: {problems[0]}"
+                + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else "")
+                + "; restore it from a backup, or move it aside to start a new one"
+            )
+            return {"check": "journal", "ok": False, "detail": redact(detail)}
         info = {
             "backend": described.backend,
             "location": described.location,

@@ -15,7 +15,7 @@ import click
 from notify.cli.app import App, is_interactive
 from notify.cli.documents import plan_document, result_document, totals
 from notify.cli.options import global_options, options_of, update_options
-from notify.cli.output import Output
+from notify.cli.output import Output, printable
 from notify.cli.views import (
     plan_summary,
     plan_table,
@@ -26,6 +26,7 @@ from notify.cli.views import (
 )
 from notify.delivery.inputs import UpdateRequest, build_request
 from notify.exitcodes import ExitCode
+from notify.model import DeliveryStatus
 
 if TYPE_CHECKING:
     from notify.cli.options import GlobalOptions
@@ -103,6 +104,8 @@ def report_result(result: UpdateResult, out: Output) -> int:
     elif result.checked.draft.is_new_incident:
         # Even -q prints the id of an incident it opened: the next update needs it.
         out.out.print(result.checked.draft.incident.id, markup=False, soft_wrap=True)
+    if result.journal_failure is not None:
+        return journal_failed(result)
     if result.undelivered:
         out.note(
             f"[red]{len(result.undelivered)} delivery(ies) did not go out.[/] "
@@ -149,13 +152,32 @@ def run_retry(
         ):
             out.note("nothing sent.")
             return int(ExitCode.OK)
-    results = [
-        retry_update(update, app.config, app.templates, journal, progress=lambda: _progress(out))
-        for update, _ in unfinished
-    ]
+    results = []
+    for update, _ in unfinished:
+        results.append(
+            retry_update(
+                update, app.config, app.templates, journal, progress=lambda: _progress(out)
+            )
+        )
+        if results[-1].journal_failure is not None:
+            break  # the journal failed: what is left waits until it is fixed
     if len(results) == 1:
         return report_result(results[0], out)
     return _report_many(results, out)
+
+
+def journal_failed(result: UpdateResult) -> int:
+    """One line on stderr for a run the journal stopped (exit 4), after the result so far."""
+    from notify.secrets import redact
+
+    sent = sum(1 for o in result.outcomes if o.status == DeliveryStatus.SENT)
+    click.echo(
+        f"notify: error: {printable(redact(str(result.journal_failure)))}. The run stopped: "
+        f"{sent} delivery(ies) went out, which the journal may not show; once it is fixed, "
+        "`notify retry` finishes the rest (and may repeat those).",
+        err=True,
+    )
+    return int(ExitCode.JOURNAL_FAILED)
 
 
 def _report_many(results: list[UpdateResult], out: Output) -> int:
@@ -167,6 +189,9 @@ def _report_many(results: list[UpdateResult], out: Output) -> int:
         for r in results:
             out.out.print(results_table(r.outcomes))
             out.line(result_line(r))
+    stopped = next((r for r in results if r.journal_failure is not None), None)
+    if stopped is not None:
+        return journal_failed(stopped)
     return int(ExitCode.DELIVERY_FAILED if failed else ExitCode.OK)
 
 

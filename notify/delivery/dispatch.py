@@ -34,6 +34,7 @@ from notify.delivery.backoff import retry_delay
 from notify.delivery.jobs import DeliveryJournal, FallbackFactory, Job, Outcome
 from notify.delivery.ratelimit import RateLimiter
 from notify.delivery.sending import send_batch, send_one, silent_failure
+from notify.errors import JournalError
 from notify.journal.base import FINAL_STATUSES, Delivery
 from notify.model import DeliveryStatus, Receipt
 from notify.secrets import redact
@@ -58,6 +59,7 @@ class _Entry:
     parents: list[_Entry] = field(default_factory=list)  # the failed deliveries this rescues
     outcome: Outcome | None = None
     delivered: bool = False  # sent now, or found sent by an earlier run
+    started: bool = False  # its request may have gone out
 
 
 class _Lane:
@@ -105,6 +107,7 @@ class Dispatcher:
         self._fallback = fallback
         self._on_start = on_start
         self._on_done = on_done
+        self.journal_failure: JournalError | None = None  # set when the journal failed mid-run
         self._sleep = sleep
         self._clock = clock
         self._rng = rng
@@ -128,7 +131,15 @@ class Dispatcher:
         for entry in entries:
             self._by_id.setdefault(entry.job.delivery_id, entry)
             self._submit(entry)
-        await self._wait_all()
+        try:
+            await self._wait_all()
+        except JournalError as exc:
+            # The journal failed mid-run: stop, and say what is known (`journal_failure`).
+            self.journal_failure = exc
+            for entry in entries + self._extra:
+                if entry.outcome is None:
+                    status = _UNKNOWN if entry.started else DeliveryStatus.PENDING
+                    entry.outcome = Outcome.of(entry.job, status, error="the journal failed")
         outcomes = [entry.outcome for entry in entries + self._extra]
         assert all(o is not None for o in outcomes), "a job finished without an outcome"
         return [o for o in outcomes if o is not None]
@@ -275,6 +286,8 @@ class Dispatcher:
         if self._on_start is not None:
             for entry in entries:
                 self._on_start(entry.job)
+        for entry in entries:
+            entry.started = True
         config = entries[0].job.channel
         retries = max(0, int(config.retries))
         attempt = 1
@@ -289,11 +302,19 @@ class Dispatcher:
                 verdict = self._judge(lane, entry, receipt, attempt, retries)
                 (settled if verdict.outcome is not None else again).append(verdict)
             # Journaled before anyone hears of it: one write for a batch.
-            if lane.batch == 1:
-                if settled:
-                    self._journal.finish(entries[0].job.delivery_id, **settled[0].record)
-            elif settled:
-                self._journal.finish_many([(v.entry.job.delivery_id, v.record) for v in settled])
+            try:
+                if lane.batch == 1:
+                    if settled:
+                        self._journal.finish(entries[0].job.delivery_id, **settled[0].record)
+                elif settled:
+                    self._journal.finish_many(
+                        [(v.entry.job.delivery_id, v.record) for v in settled]
+                    )
+            except JournalError:
+                for verdict in settled:  # the provider's answer is the result, journaled or not
+                    verdict.entry.outcome = verdict.outcome
+                    verdict.entry.delivered = verdict.delivered
+                raise
             for verdict in settled:
                 assert verdict.outcome is not None
                 self._settle(verdict.entry, verdict.outcome, verdict.delivered)

@@ -20,7 +20,7 @@ from notify.delivery.inputs import UpdateRequest
 from notify.delivery.jobs import rescues
 from notify.delivery.plan import Plan, record_plan
 from notify.delivery.preflight import CheckedUpdate, preflight
-from notify.errors import Interrupted
+from notify.errors import Interrupted, JournalError
 from notify.journal import run_owner
 from notify.journal.base import RETRYABLE_STATUSES
 from notify.model import DeliveryStatus
@@ -58,6 +58,9 @@ class UpdateResult:
     checked: CheckedUpdate
     update_number: int
     outcomes: list[Outcome]
+    # The journal failed mid-run: `outcomes` is what is known (what went out may be missing
+    # from the journal); the run stopped there.
+    journal_failure: JournalError | None = None
 
     @property
     def undelivered(self) -> list[Outcome]:
@@ -220,7 +223,9 @@ async def _dispatch(
         finally:
             for channel in plan.channels():
                 await channel.adapter.close()
-        return UpdateResult(checked, update.number, settled + outcomes)
+        return UpdateResult(
+            checked, update.number, settled + outcomes, journal_failure=dispatcher.journal_failure
+        )
 
 
 @contextmanager

@@ -262,6 +262,11 @@ class Journal(ABC):
     def describe(self) -> JournalInfo:
         """Backend, location (password masked) and schema step."""
 
+    def verify(self) -> list[str]:
+        """What is wrong with the stored data itself (`notify check`): [] when it is sound.
+        A backend that keeps its own integrity (a database server) has nothing to add."""
+        return []
+
     @abstractmethod
     def is_empty(self) -> bool:
         """No incident, update, delivery, session or opt-out."""

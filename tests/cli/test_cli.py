@@ -20,6 +20,7 @@ def test_exit_code_values_are_the_contract() -> None:
         ("DELIVERY_FAILED", 1),
         ("INVALID_INPUT", 2),
         ("INTERNAL_ERROR", 3),
+        ("JOURNAL_FAILED", 4),
         ("INTERRUPTED", 130),
     ]
 

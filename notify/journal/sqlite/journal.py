@@ -30,7 +30,7 @@ from notify.journal.base import (
 )
 from notify.journal.owners import claim_abandoned
 from notify.journal.sqlite import copying
-from notify.journal.sqlite.connection import connect, journal_error
+from notify.journal.sqlite.connection import connect, journal_error, runtime_failure
 from notify.journal.sqlite.rows import dump, every, insert, one, utcnow_iso
 from notify.journal.sqlite.writes import (
     CLAIM_SQL,
@@ -54,6 +54,9 @@ class SqliteJournal(Journal):
     def _error(self, what: str, exc: sqlite3.Error) -> JournalError:
         return journal_error(self.path, what, exc)
 
+    def _failed(self, exc: sqlite3.DatabaseError) -> JournalError:
+        return runtime_failure(self.path, exc)
+
     @contextmanager
     def _tx(self, write: bool = False) -> Iterator[sqlite3.Connection]:
         with self._lock:
@@ -69,9 +72,9 @@ class SqliteJournal(Journal):
                         conn.execute("ROLLBACK")
                     raise
                 conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                # Locked past the busy timeout, disk full, I/O errors: the user can act on them.
-                raise self._error("the journal failed", exc) from exc
+            except sqlite3.DatabaseError as exc:
+                # Locked past the busy timeout, disk full, I/O errors, a damaged file.
+                raise self._failed(exc) from exc
 
     def _single(self, sql: str, params: tuple[Any, ...]) -> int:
         """One write statement in autocommit (atomic by itself); returns the rows it changed."""
@@ -80,8 +83,8 @@ class SqliteJournal(Journal):
                 raise JournalError("the journal is closed", where=Location(file=str(self.path)))
             try:
                 return self._conn.execute(sql, params).rowcount
-            except sqlite3.OperationalError as exc:
-                raise self._error("the journal failed", exc) from exc
+            except sqlite3.DatabaseError as exc:
+                raise self._failed(exc) from exc
 
     def close(self) -> None:
         with self._lock:
@@ -372,6 +375,16 @@ class SqliteJournal(Journal):
         with self._tx() as conn:
             (schema,) = conn.execute("SELECT COALESCE(MAX(number), 0) FROM migrations").fetchone()
         return JournalInfo("SQLite", str(self.path), int(schema))
+
+    def verify(self) -> list[str]:
+        """SQLite's own integrity check of every page, index and constraint."""
+        try:
+            with self._tx() as conn:
+                rows = conn.execute("PRAGMA integrity_check").fetchall()
+        except JournalError as exc:
+            return [str(exc)]
+        problems = [str(row[0]) for row in rows]
+        return [] if problems == ["ok"] else problems
 
     def is_empty(self) -> bool:
         with self._tx() as conn:
