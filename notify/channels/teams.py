@@ -22,6 +22,7 @@ from notify.channels.base import (
     ThreadRef,
 )
 from notify.channels.http import Answer, HttpChannel, Request
+from notify.render.formats import literal
 
 MAX_BYTES = 28_000  # Teams refuses messages over about 28 KB
 AUTH_HINT = "check the Workflows URL (its sig= parameter) in channels.yaml"
@@ -30,20 +31,24 @@ _RETIRED_HOSTS = ("webhook.office.com", "outlook.office.com")
 
 
 def adaptive_card(message: Message) -> dict[str, Any]:
-    """The Workflows request body: one Adaptive Card with title, status, text and a link."""
+    """The Workflows request body: one Adaptive Card with title, status, text and a link.
+
+    TextBlocks and FactSet values render Markdown: the title and status (plain text) are escaped
+    for it, as the text already is."""
     body: list[dict[str, Any]] = []
     if message.subject:
         body.append(
             {
                 "type": "TextBlock",
-                "text": message.subject,
+                "text": literal(message.subject, "teams"),
                 "weight": "bolder",
                 "size": "medium",
                 "wrap": True,
             }
         )
     if message.status:
-        body.append({"type": "FactSet", "facts": [{"title": "Status", "value": message.status}]})
+        status = literal(message.status, "teams")
+        body.append({"type": "FactSet", "facts": [{"title": "Status", "value": status}]})
     body.append({"type": "TextBlock", "text": message.text, "wrap": True})
     card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from notify.model import Message
-from notify.render.marks import break_broadcasts, strip_marks
+from notify.render.marks import break_broadcasts, mark, strip_marks
 from notify.render.templates import clean_subject
 
 if TYPE_CHECKING:
@@ -78,6 +78,16 @@ def to_teams(md: str) -> str:
     from notify.render.writers import TeamsWriter
 
     return _convert(md, TeamsWriter())
+
+
+def literal(text: str, spec_format: str) -> str:
+    """Plain text from outside (a title, a status) as it must be written on `spec_format`'s
+    formatted surface to show exactly as typed: the same path a template variable takes, so it
+    cannot add markup, links, mentions or headers there either."""
+    convert = _CHAT.get(spec_format)
+    if convert is None:
+        raise ValueError(f"no formatted surface for channel format {spec_format!r}")
+    return " ".join(convert(mark(text)).split()) if text else ""
 
 
 def to_short(text: str) -> str:

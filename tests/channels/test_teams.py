@@ -62,7 +62,8 @@ async def test_an_update_is_posted_as_an_adaptive_card() -> None:
     card = attachment["content"]
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.4"
     title, status, text = card["body"]
-    assert title["text"] == "[Acme] Payments API errors" and title["weight"] == "bolder"
+    # Markdown-escaped: Teams shows "[Acme] Payments API errors", never a link
+    assert title["text"] == "\\[Acme\\] Payments API errors" and title["weight"] == "bolder"
     assert status["facts"] == [{"title": "Status", "value": "investigating"}]
     assert text == {"type": "TextBlock", "text": UPDATE.text, "wrap": True}
     assert card["actions"] == [
