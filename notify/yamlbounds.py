@@ -19,7 +19,6 @@ import yaml
 MAX_ALIAS_EXPANSION = 10_000
 
 
-
 class AliasBudgetExceeded(Exception):
     """Aliases expand the YAML past the budget (or into themselves); `line` is where (1-based)."""
 
