@@ -10,7 +10,7 @@ import click
 from notify.audience import skipped_rows, skipped_summary
 from notify.cli.app import App
 from notify.cli.options import global_options, options_of
-from notify.cli.output import Output
+from notify.cli.output import Output, printable
 from notify.delivery.inputs import UpdateRequest
 from notify.errors import (
     ConfigError,
@@ -55,7 +55,7 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
         if len(problems) == 1:
             raise
         for problem in problems:  # a check lists every problem, not only the first
-            click.echo(f"notify: error: {redact(problem)}", err=True)
+            click.echo(f"notify: error: {printable(redact(problem))}", err=True)
         raise ConfigError(
             f"{len(problems)} problems in the config (above); fix them and check again"
         ) from None

@@ -127,3 +127,19 @@ def test_text_from_files_and_arguments_never_drives_the_terminal(tmp_path: Path)
     error = invoke(["--config", str(config), "send", f"nope{ESCAPES}", "--title", "t"])
     assert error.code == 2
     _no_control(error.output)
+
+
+def test_control_characters_in_a_config_value_are_shown_not_obeyed(tmp_path: Path) -> None:
+    from tests.conftest import invoke
+
+    config = tmp_path / "channels.yaml"
+    # YAML's "\e" is ESC: a value in channels.yaml can carry one into an error message.
+    config.write_text(
+        webhook_config("http://127.0.0.1:9/hook")
+        + '  other:\n    type: "sl\\e]0;pwned\\a\\e[2Jack"\n'
+        + '  third:\n    type: "x\\e[8m"\n'
+    )
+    for command in (["check"], ["channels"], ["preview", "investigating", "--title", "t"]):
+        result = invoke(["--config", str(config), *command])
+        assert result.code == 2, result.output
+        _no_control(result.output)
