@@ -164,6 +164,8 @@ def _site_incident(
     window: tuple[datetime | None, datetime | None] = (None, None)
     for update in updates:
         context = update.context or {}
+        if context.get("scheduled"):
+            continue  # tick's reminders and feedback go to their own channels, not the page
         variables = context.get("vars") if isinstance(context.get("vars"), Mapping) else {}
         assert isinstance(variables, Mapping)
         if isinstance(variables.get("workaround"), str):
