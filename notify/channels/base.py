@@ -124,6 +124,21 @@ class DeliveryContext:
     workspace: Workspace | None = None
 
 
+def register_values(value: Any) -> None:
+    """Register a secret setting's value: text as it is, a mapping's values (`headers`: the
+    names are not secret) and a list's items."""
+    from notify.secrets import register
+
+    if isinstance(value, Mapping):
+        for item in value.values():
+            register_values(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            register_values(item)
+    elif value is not None and not isinstance(value, bool):
+        register(value)
+
+
 class ChannelCheckError(Exception):
     """`check --online` found the credentials or target wrong; the message says what to check."""
 
@@ -151,20 +166,25 @@ class Channel(ABC):
 
     def _register_secrets(self) -> None:
         """Every secret setting is redacted from all output, from this one declaration, whoever
-        built the channel (the config loader, a test, a plugin). A secret URL (a webhook) is also
-        registered by its path and query: an error may quote the URL normalised (host lower-cased,
-        port added), which the whole value would not match. Its last path segment and each long
-        query value are registered alone too: that is where webhook credentials sit (Slack's and
-        Discord's tokens, a Teams Workflows `sig=`), and a proxy may echo just that part."""
+        built the channel (the config loader, a test, a plugin): each secret field's value (each
+        value of a mapping, like `headers`, or of a list), and the password inside any URL
+        setting. A secret URL (a webhook) is also registered by its path and query: an error may
+        quote the URL normalised (host lower-cased, port added), which the whole value would not
+        match. Its last path segment and each long query value are registered alone too: that
+        is where webhook credentials sit (Slack's and Discord's tokens, a Teams Workflows
+        `sig=`), and a proxy may echo just that part."""
         from urllib.parse import parse_qsl, urlsplit
 
-        from notify.secrets import register
+        from notify.secrets import register, register_url
 
+        for value in self.settings.values():
+            if isinstance(value, str):
+                register_url(value)
         for spec_field in self.spec.fields:
             value = self.settings.get(spec_field.name)
             if not spec_field.secret or not value:
                 continue
-            register(value)
+            register_values(value)
             if spec_field.kind == "url":
                 parts = urlsplit(str(value))
                 register(parts.path.strip("/"))

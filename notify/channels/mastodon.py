@@ -71,7 +71,7 @@ class MastodonChannel(HttpChannel):
     )
 
     def target(self) -> str:
-        return urlsplit(self.base_url).netloc or self.name
+        return urlsplit(self.base_url).netloc.rpartition("@")[2] or self.name  # no credentials
 
     def validate(self) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []

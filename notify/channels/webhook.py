@@ -191,7 +191,11 @@ class WebhookChannel(HttpChannel):
                 "e.g. ${HOOK_SECRET} holding whsec_<base64 key>",
             ),
             Field(
-                "headers", "dict", default=None, help="extra request headers, like Authorization"
+                "headers",
+                "dict",
+                secret=True,  # their values: Authorization and API keys (the names print)
+                default=None,
+                help="extra request headers, like Authorization",
             ),
         ),
         part="body",
@@ -203,7 +207,8 @@ class WebhookChannel(HttpChannel):
     def target(self) -> str:
         # The endpoint's origin only: paths and queries of webhook URLs often hold tokens.
         parts = urlsplit(self.settings.url or "")
-        return f"{parts.scheme}://{parts.netloc}" if parts.netloc else self.name
+        host = parts.netloc.rpartition("@")[2]  # never the user part: it may hold a password
+        return f"{parts.scheme}://{host}" if host else self.name
 
     def validate(self) -> list[tuple[str, str]]:
         headers = self.settings.headers or {}

@@ -48,11 +48,17 @@ def printable(text: str) -> str:
 def _console_class() -> type[Console]:
     from rich.console import Console
     from rich.segment import Segment
+    from rich.text import Text
 
     class PrintableConsole(Console):
         """A rich Console that neutralises control characters in the text it is given, at the
         one place where text becomes terminal output: after layout, before rich adds its own
         escape codes (styles, links), so those alone reach the terminal."""
+
+        def render_str(self, text: str, **options: Any) -> Text:
+            # Secrets out before layout: wrapped across two lines, a secret's pieces would no
+            # longer match what the stream redacts.
+            return super().render_str(redact(text), **options)
 
         def _render_buffer(self, buffer: Iterable[Segment]) -> str:
             return super()._render_buffer(

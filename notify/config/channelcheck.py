@@ -9,7 +9,7 @@ from typing import Any
 
 from notify import secrets
 from notify.audience import address_column, is_audience_path, load_audience
-from notify.channels.base import Channel, Field, Recipient, Settings
+from notify.channels.base import Channel, Field, Recipient, Settings, register_values
 from notify.channels.registry import ChannelType, channel_types_for
 from notify.config.fields import FieldProblem, coerce, describe
 from notify.config.model import ChannelConfig, RateLimit
@@ -77,16 +77,19 @@ def _check_channel(
     if not isinstance(body, dict):
         problems.add(path, f"expected the channel's settings, got {describe(body)}", _SHAPE)
         return None
+    for value in body.values():  # the password inside any URL
+        if isinstance(value, str):
+            secrets.register_url(value)
     kind = _channel_type(body, path, types, problems)
     if kind is None:
         for key, value in body.items():
             if _SECRET_LOOKING.search(key):
-                _register(value)
+                register_values(value)
         return None
     fields = kind.cls.spec.declared_fields()
-    for key, declared in fields.items():
+    for key, declared in fields.items():  # before any problem is worded
         if declared.secret and key in body:
-            _register(body[key])
+            register_values(body[key])
     for key in body:
         if key not in fields:
             problems.add(
@@ -139,17 +142,6 @@ def _channel_type(
         )
         return None
     return types[value]
-
-
-def _register(value: Any) -> None:
-    if isinstance(value, dict):
-        for item in value.values():
-            _register(item)
-    elif isinstance(value, list):
-        for item in value:
-            _register(item)
-    elif value is not None and not isinstance(value, bool):
-        secrets.register(value)
 
 
 def _value(declared: Field, body: dict[str, Any], path: PathKey, problems: Problems) -> Any:

@@ -1,7 +1,7 @@
 """`${VAR}` and `${VAR:-default}` in channels.yaml string values; `$${` is a literal `${`.
 
-Every value taken from the environment is registered as a secret: tokens are what people keep
-there, and we cannot tell which of the other values are sensitive.
+A value taken from the environment is not a secret for coming from there (`enabled: ${SLACK_ON}`
+is just `true`): what is secret is declared by the field it fills (notify.secrets).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from notify import secrets
 from notify.config.yamlsource import PathKey
 
 # `$${` (escape), or `${NAME}` / `${NAME:-default}`, or a `${` that is neither (malformed).
@@ -55,7 +54,6 @@ def expand(text: str, env: Mapping[str, str]) -> Expanded:
         used = True
         value = env.get(name)
         if value is not None and (value != "" or default is None):
-            secrets.register(value)
             out.append(value)
         elif default is not None:
             out.append(default)  # like the shell's ${NAME:-default}: unset or empty
