@@ -109,6 +109,23 @@ class ThreadRef:
     previous: Mapping[str, Any] | None = None  # the latest one
     history: tuple[Mapping[str, Any], ...] = ()  # all of them, oldest first (email References)
 
+    @classmethod
+    def of(cls, history: tuple[Mapping[str, Any], ...]) -> ThreadRef:
+        """The thread the earlier deliveries' entries (oldest first) make. A delivery posted
+        unthreaded because the post it replied to was gone (its entry says THREAD_RESTARTED)
+        starts the thread anew: later updates thread under it."""
+        for index in range(len(history) - 1, 0, -1):
+            if history[index].get(THREAD_RESTARTED):
+                history = history[index:]
+                break
+        if not history:
+            return cls()
+        return cls(root=history[0], previous=history[-1], history=history)
+
+
+# Set in a delivery's thread data when it went out unthreaded (its thread's post was deleted).
+THREAD_RESTARTED = "thread_restarted"
+
 
 @dataclass
 class Receipt:

@@ -261,6 +261,12 @@ class Channel(ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} does not send batches")
 
+    def thread_gone(self, receipt: Receipt) -> bool:
+        """Whether a failed answer to a threaded delivery says the post it replies to no longer
+        exists (deleted): the dispatcher then posts it unthreaded, once, and later updates
+        thread under that new post. Types that thread override it with their provider's words."""
+        return False
+
     async def check_online(self, ctx: DeliveryContext) -> str:
         """Prove the credentials work without sending anything; return what was proven.
 

@@ -268,6 +268,9 @@ class BlueskyChannel(HttpChannel):
             ctx, Request("POST" if post else "GET", url, json=body, headers=headers)
         )
 
+    def thread_gone(self, receipt: Receipt) -> bool:
+        return "Could not locate record" in (receipt.error or "")
+
     def _failure(self, answer: Answer, *, auth: str = LOGIN_HINT, hint: str = "") -> Receipt:
         retry_after = None
         if answer.status == 429:

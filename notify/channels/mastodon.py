@@ -132,6 +132,10 @@ class MastodonChannel(HttpChannel):
             )
         return self._failure(answer)
 
+    def thread_gone(self, receipt: Receipt) -> bool:
+        # A reply's POST answers 404 only for its in_reply_to_id: the post it names is gone.
+        return receipt.status_code == 404
+
     def _failure(self, answer: Answer) -> Receipt:
         retry_after = None
         if answer.status == 429:

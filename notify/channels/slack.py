@@ -165,6 +165,9 @@ class SlackChannel(HttpChannel):
         url = f"{self.base_url}/{method}"
         return await self.call(ctx, Request("POST", url, json=body, headers=self._headers()))
 
+    def thread_gone(self, receipt: Receipt) -> bool:
+        return "thread_not_found" in (receipt.error or "")
+
     async def send(
         self, message: Message, recipient: Recipient, thread: ThreadRef, ctx: DeliveryContext
     ) -> Receipt:

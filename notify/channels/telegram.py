@@ -110,11 +110,9 @@ class TelegramChannel(HttpChannel):
         }
         previous = thread.previous.get("message_id") if thread.previous else None
         if previous is not None:
-            # If the earlier message was deleted, still post the update rather than fail it.
-            body["reply_parameters"] = {
-                "message_id": int(previous),
-                "allow_sending_without_reply": True,
-            }
+            # Not allow_sending_without_reply: a deleted earlier message must be heard of (the
+            # dispatcher posts unthreaded, says so, and later updates reply to the new message).
+            body["reply_parameters"] = {"message_id": int(previous)}
         return body
 
     def build_request(
@@ -135,6 +133,9 @@ class TelegramChannel(HttpChannel):
                 status_code=answer.status,
             )
         return self._failure(answer, data)
+
+    def thread_gone(self, receipt: Receipt) -> bool:
+        return "message to be replied not found" in (receipt.error or "")
 
     def _failure(self, answer: Answer, data: Mapping[str, Any]) -> Receipt:
         # Telegram repeats the HTTP status as error_code; trust the body when they differ.

@@ -36,7 +36,7 @@ from notify.delivery.ratelimit import RateLimiter
 from notify.delivery.sending import send_batch, send_one, silent_failure
 from notify.errors import JournalError
 from notify.journal.base import FINAL_STATUSES, Delivery
-from notify.model import DeliveryStatus, Receipt
+from notify.model import THREAD_RESTARTED, DeliveryStatus, Receipt, ThreadRef
 from notify.secrets import redact
 
 __all__ = ["DeliveryJournal", "Dispatcher", "FallbackFactory", "Job", "Outcome"]
@@ -57,6 +57,7 @@ class _Entry:
     job: Job
     chain: frozenset[str] = frozenset()  # channels already tried for this recipient
     parents: list[_Entry] = field(default_factory=list)  # the failed deliveries this rescues
+    unthreaded: str | None = None  # why it is being posted outside its thread (parent gone)
     outcome: Outcome | None = None
     delivered: bool = False  # sent now, or found sent by an earlier run
     started: bool = False  # its request may have gone out
@@ -336,15 +337,30 @@ class Dispatcher:
         """A final answer with what to journal, or how long to wait before trying again."""
         job = entry.job
         if receipt.ok:
-            record = {
+            thread_data = dict(receipt.thread_data)
+            record: dict[str, Any] = {
                 "status": _SENT,
                 "attempts": attempt,
                 "provider_message_id": receipt.provider_message_id,
-                "thread_data": dict(receipt.thread_data),
+                "thread_data": thread_data,
             }
-            outcome = Outcome.of(job, _SENT, attempt, receipt.provider_message_id)
+            note = entry.unthreaded
+            if note is not None:  # said in the result and the journal; later updates follow it
+                thread_data[THREAD_RESTARTED] = True
+                record["error"] = note
+            outcome = Outcome.of(job, _SENT, attempt, receipt.provider_message_id, error=note)
             return _Verdict(entry, outcome, True, record=record)
         error = redact(receipt.error or silent_failure(job, receipt))
+        if (
+            entry.unthreaded is None
+            and (job.thread.root or job.thread.previous)
+            and job.channel.adapter.thread_gone(receipt)
+        ):
+            # The post this one replies to was deleted: post it on its own, at once, rather
+            # than fail the channel for the rest of the incident.
+            entry.unthreaded = f"posted unthreaded: the post it replies to is gone ({error})"
+            entry.job = dataclasses.replace(job, thread=ThreadRef())
+            return _Verdict(entry, None, error=error, wait=0.0)
         wait = receipt.retry_after if receipt.retryable else None
         too_long = wait is not None and wait > self._max_retry_after
         if wait is not None and not too_long:

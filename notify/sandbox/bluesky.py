@@ -95,6 +95,10 @@ class BlueskyEmulator(Emulator):
         self._windows: dict[str, FixedWindow] = {}
         self._last_tid = 0
 
+    def delete_post(self, post_id: str) -> bool:
+        """`post_id`: the record's at:// URI or its record key."""
+        return self._records.pop(str(post_id).rsplit("/", 1)[-1], None) is not None
+
     def reset(self) -> None:
         super().reset()
         self.sessions_created = 0

@@ -96,6 +96,9 @@ class MastodonEmulator(Emulator):
         self._scheduled: list[dict[str, Any]] = []
         self._window = FixedWindow(RATE_LIMIT, RATE_PERIOD)
 
+    def delete_post(self, post_id: str) -> bool:
+        return self._statuses.pop(post_id, None) is not None
+
     def reset(self) -> None:
         super().reset()
         self.max_characters = MAX_CHARACTERS

@@ -216,6 +216,11 @@ class Sandbox:
         """Every request received (for one provider), oldest first."""
         return self.recording.requests(provider)
 
+    def delete_post(self, provider: str, post_id: str) -> bool:
+        """Delete a post `provider` accepted (its id, ts, message_id or at:// URI), as its author
+        would: replies to it then meet the provider's own "not found"."""
+        return bool(self._loop.call(lambda: self._emulator(provider).delete_post(post_id)))
+
     def posts(self, provider: str) -> list[dict[str, Any]]:
         """What `provider`'s emulator accepted, as the provider stored it."""
         return self._loop.call(self._emulator(provider).posts)

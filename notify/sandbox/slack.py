@@ -58,11 +58,22 @@ class SlackEmulator(Emulator):
     def __init__(self, state: SandboxState) -> None:
         super().__init__(state)
         self._by_ts: dict[tuple[str, str], dict[str, Any]] = {}
+        self._deleted: set[tuple[str, str]] = set()  # (channel, ts) of deleted messages
         self._last_ts = 0.0
+
+    def delete_post(self, post_id: str) -> bool:
+        """`post_id`: the message's ts (chat.delete); a reply in its thread then meets
+        `thread_not_found`."""
+        gone = [key for key in self._by_ts if key[1] == post_id]
+        for key in gone:
+            del self._by_ts[key]
+            self._deleted.add(key)
+        return bool(gone)
 
     def reset(self) -> None:
         super().reset()
         self._by_ts.clear()
+        self._deleted.clear()
 
     # -- shapes ------------------------------------------------------------------------------
 
@@ -156,6 +167,8 @@ class SlackEmulator(Emulator):
             raise _Fail("channel_not_found")
         self._check_content(args)
         thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
+        if thread_ts is not None and (channel, thread_ts) in self._deleted:
+            raise _Fail("thread_not_found")  # a reply to a deleted message
         post = self._store(channel, args, thread_ts)
         return {"channel": channel, "ts": post["ts"], "message": self._message(post)}
 

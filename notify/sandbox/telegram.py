@@ -46,6 +46,12 @@ class TelegramEmulator(Emulator):
         self._messages: dict[int, dict[str, Any]] = {}
         self._next_id = 1
 
+    def delete_post(self, post_id: str) -> bool:
+        return (
+            str(post_id).lstrip("-").isdigit()
+            and self._messages.pop(int(post_id), None) is not None
+        )
+
     def reset(self) -> None:
         super().reset()
         self._messages.clear()

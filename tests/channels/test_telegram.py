@@ -81,7 +81,7 @@ async def test_each_update_replies_to_the_previous_message() -> None:
         "link_preview_options": {"is_disabled": True},
         "disable_notification": False,
     }
-    reply = {"message_id": 41, "allow_sending_without_reply": True}
+    reply = {"message_id": 41}
     assert second["reply_parameters"] == reply
     assert third["reply_parameters"] == {**reply, "message_id": 42}
 

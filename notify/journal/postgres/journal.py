@@ -291,9 +291,7 @@ class PostgresJournal(Journal):
         history = tuple(
             {**(data or {}), "provider_message_id": message_id} for message_id, data in found
         )
-        if not history:
-            return ThreadRef()
-        return ThreadRef(root=history[0], previous=history[-1], history=history)
+        return ThreadRef.of(history)
 
     # scheduled actions
 

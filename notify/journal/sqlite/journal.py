@@ -288,9 +288,7 @@ class SqliteJournal(Journal):
             {**json.loads(data or "{}"), "provider_message_id": message_id}
             for message_id, data in rows
         )
-        if not history:
-            return ThreadRef()
-        return ThreadRef(root=history[0], previous=history[-1], history=history)
+        return ThreadRef.of(history)
 
     # scheduled actions
 

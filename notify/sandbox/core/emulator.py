@@ -115,6 +115,11 @@ class Emulator(ABC):
     def reset(self) -> None:
         self._posts.clear()
 
+    def delete_post(self, post_id: str) -> bool:
+        """Delete a post as its author would: the provider forgets it, so a reply to it meets
+        the provider's own "not found". False when there is no such post (or no posts)."""
+        return False
+
 
 @dataclass
 class FixedWindow:
