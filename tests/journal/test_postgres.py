@@ -347,3 +347,28 @@ def test_journal_copy_knows_every_table_of_both_schemas(postgres_dsn: str, tmp_p
     with closing(sqlite3.connect(path)) as conn:
         in_file = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
     assert {t for (t,) in in_file} - {"migrations"} == set(sqlite_copying.TABLES)
+
+
+def test_opt_outs_stored_as_written_are_normalised_by_migration_step_4(postgres_dsn: str) -> None:
+    """Issue 9, item 1: entries an older notify stored as people wrote them match recipients."""
+    open_journal(postgres_dsn).close()
+    sql(
+        postgres_dsn,
+        "INSERT INTO suppressions (channel, recipient, reason, created_at) VALUES"
+        " ('*', '+1 415 555 0100', '', ''), ('*', '+1 (415) 555-0100', '', ''),"
+        " ('sms', '+44 20 7183 8750', '', ''), ('*', 'Bob@Example.com', '', ''),"
+        " ('*', '-1000000000001', '', '')",
+    )
+    sql(postgres_dsn, "DELETE FROM migrations WHERE number = 4")
+    journal = open_journal(postgres_dsn)
+    try:
+        stored = sorted((c, r) for c, r, _, _ in journal.suppressed())
+        assert stored == [
+            ("*", "+14155550100"),
+            ("*", "-1000000000001"),
+            ("*", "bob@example.com"),
+            ("sms", "+442071838750"),
+        ]
+        assert journal.is_suppressed("sms", "+14155550100")
+    finally:
+        journal.close()
