@@ -25,6 +25,8 @@ _MIN_BASE64_CORE = 8  # characters of a base64 piece worth matching (6 bytes of 
 _lock = threading.Lock()
 _secrets: set[str] = set()  # as written, and percent-encoded
 _cores: set[str] = set()  # base64 pieces: a match masks the whole base64 word around it
+# What `redact` reads, rebuilt when a secret is registered: longest first, no lock, no sort.
+_ordered: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 _BASE64_WORD = "[A-Za-z0-9+/_-]*{}[A-Za-z0-9+/_-]*=*"
 
 
@@ -37,9 +39,11 @@ def register(value: object) -> None:
     forms = {text, quote(text, safe=""), quote(text), quote_plus(text)}
     forms |= {_lower_hex(f) for f in forms if "%" in f}
     cores = _base64_cores(text.encode())
+    global _ordered
     with _lock:
         _secrets.update(forms)
         _cores.update(cores)
+        _ordered = (tuple(sorted(_secrets, key=len, reverse=True)), tuple(_cores))
 
 
 def register_url(url: object) -> None:
@@ -64,11 +68,9 @@ def without_credentials(url: str) -> str:
 
 def redact(text: str) -> str:
     """`text` with every known secret, in any of its registered forms, replaced by ***."""
-    if not text or not (_secrets or _cores):
+    ordered, cores = _ordered
+    if not text or not ordered:
         return text
-    with _lock:
-        ordered = sorted(_secrets, key=len, reverse=True)
-        cores = list(_cores)
     for secret in ordered:
         if secret in text:
             text = text.replace(secret, MASK)
@@ -80,9 +82,11 @@ def redact(text: str) -> str:
 
 def clear() -> None:
     """Forget every secret (tests that load several configs in one process)."""
+    global _ordered
     with _lock:
         _secrets.clear()
         _cores.clear()
+        _ordered = ((), ())
 
 
 def _password(url: str) -> str | None:
