@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from notify.render.writers import TextWriter
+from notify.render.html import PageHtmlWriter
 
 if TYPE_CHECKING:
-    from markdown_it.tree import SyntaxTreeNode
+    pass
 
 FONT = "-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 MONO = "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace"
@@ -42,59 +42,20 @@ def _open(tag: str, attrs: str = "") -> str:
     return f'<{tag}{attrs} style="{STYLE[tag]}">'
 
 
-class HtmlWriter(TextWriter):
-    """Markdown tree -> HTML fragment; all text escaped (the parser refused unsafe links)."""
+class HtmlWriter(PageHtmlWriter):
+    """Markdown tree -> the email's HTML fragment: the page writer's elements, styled inline."""
 
-    paragraph_sep = "\n"
-    item_sep = "\n"
-    soft_break = "<br>\n"
-    hard_break = "<br>\n"
+    heading_offset = 1  # the document's h1 is the subject
 
-    def block(self, node: SyntaxTreeNode) -> str:
-        kind = node.type
-        if kind == "paragraph":
-            inner = self.inline(node.children[0]) if node.children else ""
-            # Tight list items hold hidden paragraphs: no <p> margins inside <li>.
-            return inner if node.hidden else f"{_open('p')}{inner}</p>"
-        if kind == "hr":
-            return f"{_open('hr')[:-1]}>"
-        return super().block(node)
+    def open_tag(self, tag: str, attrs: str = "") -> str:
+        return _open(tag, attrs)
 
     def heading(self, text: str, level: int) -> str:
-        tag = f"h{min(level + 1, 3)}"  # the document's h1 is the subject
+        tag = f"h{min(level + self.heading_offset, 3)}"
         return f"{_open(tag)}{text}</{tag}>"
-
-    def listing(self, node: SyntaxTreeNode) -> str:
-        tag = "ol" if node.type == "ordered_list" else "ul"
-        start = node.attrs.get("start")
-        attrs = f' start="{int(str(start))}"' if tag == "ol" and start not in (None, 1) else ""
-        items = [_open("li") + self.blocks(item.children, "\n") + "</li>" for item in node.children]
-        return f"{_open(tag, attrs)}\n" + "\n".join(items) + f"\n</{tag}>"
-
-    def quote(self, text: str) -> str:
-        return f"{_open('blockquote')}\n{text}\n</blockquote>"
 
     def code_block(self, code: str) -> str:
         return f"{_open('pre')}{escape(code, quote=False)}</pre>"
-
-    def text(self, text: str, line_start: bool = False) -> str:
-        return escape(text, quote=False)
-
-    def strong(self, inner: str) -> str:
-        return f"<strong>{inner}</strong>"
-
-    def em(self, inner: str) -> str:
-        return f"<em>{inner}</em>"
-
-    def strike(self, inner: str) -> str:
-        return f"<s>{inner}</s>"
-
-    def code(self, code: str) -> str:
-        return f"{_open('code')}{escape(code, quote=False)}</code>"
-
-    def link(self, inner: str, href: str, label: str) -> str:
-        attrs = f' href="{escape(href)}"'
-        return f"{_open('a', attrs)}{inner}</a>"
 
 
 def _heading(subject: str, org_name: str) -> str:
