@@ -24,15 +24,12 @@ import dataclasses
 import logging
 import random
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from notify.config.model import ChannelConfig
 from notify.delivery.backoff import retry_delay
 from notify.delivery.jobs import DeliveryJournal, FallbackFactory, Job, Outcome
-from notify.delivery.ratelimit import RateLimiter
+from notify.delivery.lanes import Entry, Lane, Sleep, Verdict
 from notify.delivery.sending import send_batch, send_one, silent_failure
 from notify.errors import JournalError
 from notify.journal.base import FINAL_STATUSES, Delivery
@@ -43,47 +40,12 @@ __all__ = ["DeliveryJournal", "Dispatcher", "FallbackFactory", "Job", "Outcome"]
 
 log = logging.getLogger(__name__)
 
-Sleep = Callable[[float], Awaitable[object]]
 
 _POLL_OTHER_RUN = 0.2  # seconds between looks at a delivery another run has in flight
 
 # Looked up once here, not on the enum class per delivery.
 _SENT, _FAILED = DeliveryStatus.SENT, DeliveryStatus.FAILED
 _SKIPPED, _UNKNOWN = DeliveryStatus.SKIPPED, DeliveryStatus.UNKNOWN
-
-
-@dataclass(eq=False, slots=True)
-class _Entry:
-    job: Job
-    chain: frozenset[str] = frozenset()  # channels already tried for this recipient
-    parents: list[_Entry] = field(default_factory=list)  # the failed deliveries this rescues
-    unthreaded: str | None = None  # why it is being posted outside its thread (parent gone)
-    outcome: Outcome | None = None
-    delivered: bool = False  # sent now, or found sent by an earlier run
-    started: bool = False  # its request may have gone out
-
-
-class _Lane:
-    """One channel's queue, workers and limiter, shared by all its jobs in the run."""
-
-    def __init__(self, config: ChannelConfig, clock: Callable[[], float], sleep: Sleep) -> None:
-        self.size = max(1, int(config.concurrency))
-        self.queue: deque[_Entry] = deque()
-        self.workers = 0
-        self.limiter = RateLimiter(config.rate_limit, clock=clock, sleep=sleep)
-        self.batch = max(1, int(config.adapter.batch_size()))  # jobs one request carries
-
-
-@dataclass(slots=True)
-class _Verdict:
-    """What one receipt means for its delivery: settled (outcome), or to be tried again."""
-
-    entry: _Entry
-    outcome: Outcome | None  # None: retry, after `wait` at least
-    delivered: bool = False
-    error: str = ""
-    wait: float | None = None
-    record: dict[str, Any] = field(default_factory=dict)  # finish()'s arguments, once settled
 
 
 class Dispatcher:
@@ -116,10 +78,10 @@ class Dispatcher:
         # A provider asking for a longer wait (an hours-long posting window) fails the delivery
         # now, so its fallback runs and `notify retry` can finish later, instead of hanging.
         self._max_retry_after = max_retry_after
-        self._lanes: dict[str, _Lane] = {}
+        self._lanes: dict[str, Lane] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._by_id: dict[int, _Entry] = {}
-        self._extra: list[_Entry] = []
+        self._by_id: dict[int, Entry] = {}
+        self._extra: list[Entry] = []
 
     async def run(self, jobs: Sequence[Job]) -> list[Outcome]:
         """Deliver every job; one Outcome per job in order, then one per fallback job.
@@ -128,7 +90,7 @@ class Dispatcher:
         `unknown`, rows not reached stay `pending`, and nothing cancelled is written `failed`.
         """
         self._by_id, self._extra = {}, []
-        entries = [_Entry(job) for job in jobs]
+        entries = [Entry(job) for job in jobs]
         for entry in entries:
             self._by_id.setdefault(entry.job.delivery_id, entry)
             self._submit(entry)
@@ -147,17 +109,17 @@ class Dispatcher:
 
     # -- workers -----------------------------------------------------------------------------
 
-    def _submit(self, entry: _Entry) -> None:
+    def _submit(self, entry: Entry) -> None:
         config = entry.job.channel
         lane = self._lanes.get(config.name)
         if lane is None:
-            lane = self._lanes[config.name] = _Lane(config, self._clock, self._sleep)
+            lane = self._lanes[config.name] = Lane(config, self._clock, self._sleep)
         lane.queue.append(entry)
         if lane.workers < lane.size:
             lane.workers += 1
             self._tasks.add(asyncio.create_task(self._work(lane)))
 
-    async def _work(self, lane: _Lane) -> None:
+    async def _work(self, lane: Lane) -> None:
         queue = lane.queue
         try:
             while queue:
@@ -188,7 +150,7 @@ class Dispatcher:
                     task.exception()  # retrieved, so asyncio doesn't log it as lost
             raise
 
-    def _settle(self, entry: _Entry, outcome: Outcome, delivered: bool) -> None:
+    def _settle(self, entry: Entry, outcome: Outcome, delivered: bool) -> None:
         entry.outcome, entry.delivered = outcome, delivered
         if self._on_done is not None:
             self._on_done(outcome)
@@ -199,7 +161,7 @@ class Dispatcher:
 
     # -- one request's jobs: claim, send, judge, back off, again --------------------------------
 
-    async def _process(self, lane: _Lane, entries: list[_Entry]) -> None:
+    async def _process(self, lane: Lane, entries: list[Entry]) -> None:
         """The jobs one request carries (one, or up to `lane.batch`): claim, send, settle."""
         if lane.batch == 1 and self._settled_earlier(entries[0]):
             return
@@ -210,7 +172,7 @@ class Dispatcher:
         if contested:
             await self._take_over(lane, contested)
 
-    def _settled_earlier(self, entry: _Entry) -> bool:
+    def _settled_earlier(self, entry: Entry) -> bool:
         """A lone delivery is looked at before it takes a rate-limit slot, so a --key re-run of
         what went out costs none. (A batch reads only the rows it cannot claim: a read per row
         would cost more than the batch's one slot.)"""
@@ -220,9 +182,7 @@ class Dispatcher:
         self._settle(entry, *self._already_done(entry.job, row))
         return True
 
-    def _claim(
-        self, lane: _Lane, entries: list[_Entry]
-    ) -> tuple[Sequence[_Entry], Sequence[_Entry]]:
+    def _claim(self, lane: Lane, entries: list[Entry]) -> tuple[Sequence[Entry], Sequence[Entry]]:
         """Claim the rows right before their request: (claimed, held by another run). Rows of a
         batch found sent or skipped meanwhile are settled here."""
         if lane.batch == 1:  # `claim` is one statement, no transaction: a journal's cheapest write
@@ -230,8 +190,8 @@ class Dispatcher:
                 return entries, ()
             return (), entries
         mine = set(self._journal.claim_many([e.job.delivery_id for e in entries], self._owner))
-        claimed: list[_Entry] = []
-        contested: list[_Entry] = []
+        claimed: list[Entry] = []
+        contested: list[Entry] = []
         for entry in entries:
             if entry.job.delivery_id in mine:
                 claimed.append(entry)
@@ -243,10 +203,10 @@ class Dispatcher:
                 contested.append(entry)
         return claimed, contested
 
-    async def _take_over(self, lane: _Lane, contested: Sequence[_Entry]) -> None:
+    async def _take_over(self, lane: Lane, contested: Sequence[Entry]) -> None:
         """Rows another run holds (or a dead run left) are looked at only after our request, so
         ours don't sit claimed (`unknown`) meanwhile; those this run gets go out together."""
-        late: list[_Entry] = []
+        late: list[Entry] = []
         for entry in contested:
             settled = await self._await_other_run(entry.job)
             if settled is None:
@@ -281,7 +241,7 @@ class Dispatcher:
             return outcome, True
         return Outcome.of(job, _SKIPPED, error=row.error or "skipped"), False
 
-    async def _attempts(self, lane: _Lane, entries: Sequence[_Entry]) -> None:
+    async def _attempts(self, lane: Lane, entries: Sequence[Entry]) -> None:
         """Send claimed jobs in one request; settle each from its own receipt (journaled right
         after the request), and send again, after a backoff, only those a retry may help."""
         if self._on_start is not None:
@@ -297,8 +257,8 @@ class Dispatcher:
                 receipts: Sequence[Receipt] = (await send_one(entries[0].job, attempt),)
             else:
                 receipts = await send_batch([entry.job for entry in entries], attempt)
-            settled: list[_Verdict] = []
-            again: list[_Verdict] = []
+            settled: list[Verdict] = []
+            again: list[Verdict] = []
             for entry, receipt in zip(entries, receipts, strict=True):
                 verdict = self._judge(lane, entry, receipt, attempt, retries)
                 (settled if verdict.outcome is not None else again).append(verdict)
@@ -332,8 +292,8 @@ class Dispatcher:
             attempt += 1
 
     def _judge(
-        self, lane: _Lane, entry: _Entry, receipt: Receipt, attempt: int, retries: int
-    ) -> _Verdict:
+        self, lane: Lane, entry: Entry, receipt: Receipt, attempt: int, retries: int
+    ) -> Verdict:
         """A final answer with what to journal, or how long to wait before trying again."""
         job = entry.job
         if receipt.ok:
@@ -349,7 +309,7 @@ class Dispatcher:
                 thread_data[THREAD_RESTARTED] = True
                 record["error"] = note
             outcome = Outcome.of(job, _SENT, attempt, receipt.provider_message_id, error=note)
-            return _Verdict(entry, outcome, True, record=record)
+            return Verdict(entry, outcome, True, record=record)
         error = redact(receipt.error or silent_failure(job, receipt))
         if (
             entry.unthreaded is None
@@ -360,7 +320,7 @@ class Dispatcher:
             # than fail the channel for the rest of the incident.
             entry.unthreaded = f"posted unthreaded: the post it replies to is gone ({error})"
             entry.job = dataclasses.replace(job, thread=ThreadRef())
-            return _Verdict(entry, None, error=error, wait=0.0)
+            return Verdict(entry, None, error=error, wait=0.0)
         wait = receipt.retry_after if receipt.retryable else None
         too_long = wait is not None and wait > self._max_retry_after
         if wait is not None and not too_long:
@@ -369,7 +329,7 @@ class Dispatcher:
             lane.limiter.pause_until(self._clock() + wait)
         if receipt.retryable and attempt <= retries:
             if not too_long:
-                return _Verdict(entry, None, error=error, wait=wait)
+                return Verdict(entry, None, error=error, wait=wait)
             error = (
                 f"{error}; the provider asks to wait {wait:.0f} s, longer than notify "
                 f"waits ({self._max_retry_after:g} s): run `notify retry` later"
@@ -377,10 +337,10 @@ class Dispatcher:
         if receipt.retryable and attempt > 1:
             error = f"{error} (gave up after {attempt} attempts)"
         record = {"status": _FAILED, "attempts": attempt, "error": error}
-        return _Verdict(entry, Outcome.of(job, _FAILED, attempt, error=error), record=record)
+        return Verdict(entry, Outcome.of(job, _FAILED, attempt, error=error), record=record)
 
     async def _back_off(
-        self, lane: _Lane, what: str, attempt: int, retries: int, error: str, wait: float | None
+        self, lane: Lane, what: str, attempt: int, retries: int, error: str, wait: float | None
     ) -> None:
         delay = retry_delay(attempt, retry_after=wait, rng=self._rng)
         log.info("%s: %s; retry %d of %d in %.1f s", what, error, attempt, retries, delay)
@@ -389,7 +349,7 @@ class Dispatcher:
 
     # -- fallbacks ---------------------------------------------------------------------------
 
-    def _fall_back(self, entry: _Entry, error: str) -> None:
+    def _fall_back(self, entry: Entry, error: str) -> None:
         if self._fallback is None:
             return
         chain = entry.chain | {entry.job.channel.name}
@@ -407,12 +367,12 @@ class Dispatcher:
                 if known.delivered:
                     self._rescue(known)
                 continue
-            child = _Entry(job, chain=chain, parents=[entry])
+            child = Entry(job, chain=chain, parents=[entry])
             self._by_id[job.delivery_id] = child
             self._extra.append(child)
             self._submit(child)
 
-    def _rescue(self, entry: _Entry) -> None:
+    def _rescue(self, entry: Entry) -> None:
         """`entry` went out: every failure it stands in for, up the fallback chain, is rescued."""
         rescuer = entry.job.delivery_id
         todo = list(entry.parents)

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from notify.delivery.components import component_statuses
 from notify.delivery.inputs import UpdateRequest
-from notify.delivery.window import Window, latest_window, window_from_options
+from notify.delivery.window import Window, latest_window, maintenance_window, window_from_options
 from notify.errors import InputError
 from notify.journal.base import Incident, Update
-from notify.model import component_status_for
 from notify.render.templates import OPENING_TEMPLATES
 
 if TYPE_CHECKING:
@@ -316,41 +316,6 @@ def draft_update(
         inputs=inputs,
         window=in_effect,
     )
-
-
-def component_statuses(request: UpdateRequest, incident: Incident) -> dict[str, str]:
-    """The status this update gives each component (CONTRACT.md): each named with --component
-    follows the update (`component_status_for`) unless NAME=STATUS set it. An update naming
-    none moves the incident's components when it ends or starts a maintenance, or changes the
-    impact; otherwise they keep their status (so a NAME=STATUS set earlier stays)."""
-    status, impact = incident.status, incident.impact
-    explicit = request.component_statuses
-    if request.components:
-        chosen = {
-            n: explicit.get(n) or component_status_for(status, impact) for n in request.components
-        }
-        return {name: value for name, value in chosen.items() if value}
-    if explicit:  # a re-run of an update that recorded them: as recorded
-        return dict(explicit)
-    if status in ("resolved", "completed", "in_progress") or request.impact:
-        follows = component_status_for(status, impact)
-        return {name: follows for name in incident.components} if follows else {}
-    return {}
-
-
-def maintenance_window(variables: Mapping[str, Any]) -> dict[str, str] | None:
-    """A maintenance window given as times (`--set window_start=... window_end=...`, ISO 8601),
-    as adapters get it: {"starts_at", "ends_at"} in UTC; None when not given as times."""
-    found = {}
-    for key, name in (("window_start", "starts_at"), ("window_end", "ends_at")):
-        value = variables.get(key)
-        try:
-            moment = parse_iso(value) if isinstance(value, str) else value
-        except ValueError:  # free text ("Sunday night"): shown by templates as written
-            moment = None
-        if isinstance(moment, datetime) and moment.tzinfo is not None:
-            found[name] = iso(moment) or ""
-    return found or None
 
 
 def unknown_incident(

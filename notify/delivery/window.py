@@ -8,7 +8,7 @@ timezone, or a duration from now (`2h`). The window is recorded with the update 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -102,6 +102,25 @@ def latest_window(updates: Sequence[Update]) -> tuple[Update, Window] | None:
         if window is not None:
             return update, window
     return None
+
+
+def maintenance_window(variables: Mapping[str, Any]) -> dict[str, str] | None:
+    """A maintenance window given as times (`--set window_start=... window_end=...`, ISO 8601),
+    as adapters get it: {"starts_at", "ends_at"} in UTC; None when not given as times."""
+    found = {}
+    for key, name in (("window_start", "starts_at"), ("window_end", "ends_at")):
+        value = variables.get(key)
+        try:
+            moment = (
+                datetime.fromisoformat(value.replace("Z", "+00:00"))
+                if isinstance(value, str) and value
+                else value
+            )
+        except ValueError:  # free text ("Sunday night"): shown by templates as written
+            moment = None
+        if isinstance(moment, datetime) and moment.tzinfo is not None:
+            found[name] = _iso(moment) or ""
+    return found or None
 
 
 def _iso(moment: datetime | None) -> str | None:
