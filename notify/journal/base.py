@@ -23,6 +23,7 @@ IN_FLIGHT = DeliveryStatus.UNKNOWN  # claimed by a run; stays `unknown` if that 
 SENT = DeliveryStatus.SENT
 FAILED = DeliveryStatus.FAILED
 SKIPPED = DeliveryStatus.SKIPPED
+ALL_STATUSES = frozenset(DeliveryStatus)  # what a delivery row may hold (the schema checks it too)
 FINAL_STATUSES = frozenset({SENT, SKIPPED})
 RETRYABLE_STATUSES = frozenset({PENDING, FAILED, IN_FLIGHT})
 

@@ -14,11 +14,7 @@ from typing import Any
 import psycopg
 
 from notify.journal.base import (
-    FAILED,
-    IN_FLIGHT,
-    PENDING,
-    SENT,
-    SKIPPED,
+    ALL_STATUSES,
     Incident,
     PlannedDelivery,
     Update,
@@ -26,8 +22,6 @@ from notify.journal.base import (
 from notify.journal.postgres.migrations import NOW_SQL
 from notify.journal.postgres.rows import UPDATE_COLUMNS
 from notify.secrets import redact
-
-STATUSES = frozenset({PENDING, IN_FLIGHT, SENT, FAILED, SKIPPED})
 
 # pg_advisory_xact_lock key that serialises add_update (once per send): numbering an incident's
 # updates and the check for an existing key happen under it.
@@ -99,7 +93,7 @@ def finish_row(
 ) -> tuple[Any, ...]:
     """One outcome as (status, attempts, provider id, thread_data JSON, error, id), the error
     redacted."""
-    if status not in STATUSES:
+    if status not in ALL_STATUSES:
         raise ValueError(f"unknown delivery status {status!r}")
     return (
         status,

@@ -8,19 +8,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from notify.journal.base import (
-    FAILED,
-    IN_FLIGHT,
-    PENDING,
-    SENT,
-    SKIPPED,
+    ALL_STATUSES,
     Incident,
     PlannedDelivery,
     Update,
 )
 from notify.journal.sqlite.rows import dump, insert, utcnow_iso
 from notify.secrets import redact
-
-STATUSES = frozenset({PENDING, IN_FLIGHT, SENT, FAILED, SKIPPED})
 
 CLAIM_SQL = (
     "UPDATE deliveries SET status = 'unknown', owner = ?, updated_at = ?"
@@ -43,7 +37,7 @@ def finish_values(
     error: str | None = None,
 ) -> tuple[Any, ...]:
     """The parameters of FINISH_SQL, the error redacted."""
-    if status not in STATUSES:
+    if status not in ALL_STATUSES:
         raise ValueError(f"unknown delivery status {status!r}")
     return (
         status,
