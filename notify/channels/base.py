@@ -76,7 +76,9 @@ if TYPE_CHECKING:
 Part = Literal["short", "body"]
 """`short`: one plain text for SMS and social posts. `body`: subject + Markdown body (chat)."""
 
-Format = Literal["plain", "email", "slack", "telegram", "discord", "teams", "webhook", "html"]
+Format = Literal[
+    "plain", "email", "slack", "telegram", "discord", "teams", "webhook", "html", "voice"
+]
 """The format `body`/`short` is converted to for a channel type (see notify.render.formats)."""
 
 
@@ -227,6 +229,11 @@ class Channel(ABC):
     def validate_recipient(self, recipient: Recipient) -> str | None:
         """None when the address is valid for this type, else what is wrong and how to fix it."""
         return None
+
+    def link(self, referenced: Mapping[str, Channel]) -> list[tuple[str, str]]:
+        """Take the channels this one's `refers_to` fields name (by field), already checked to be
+        of the declared types; return (field, problem-with-how-to-fix) pairs about them."""
+        return []
 
     def preflight(self) -> str | None:
         """A problem that must stop the whole send before anything leaves on any channel (a

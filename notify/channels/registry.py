@@ -36,6 +36,7 @@ BUILTIN_TYPES: dict[str, str] = {
     "webhook": "notify.channels.webhook:WebhookChannel",
     "site": "notify.channels.site:SiteChannel",
     "statuspage": "notify.channels.statuspage:StatuspageChannel",
+    "voice": "notify.channels.voice:VoiceChannel",
 }
 
 

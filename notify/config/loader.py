@@ -147,6 +147,7 @@ def _validate(
     channels = check_channels(data, problems, base_dir)
     names = list(data["channels"]) if isinstance(data.get("channels"), dict) else []
     _check_fallbacks(channels, names, problems)
+    _check_references(channels, names, problems)
     return Config(
         path=None,
         organization=_organization(data, problems),
@@ -335,6 +336,41 @@ def _check_fallbacks(
                 suggest(target, [n for n in names if n != name], "channels"),
             )
     _check_cycles(channels, problems)
+
+
+def _check_references(
+    channels: dict[str, ChannelConfig], names: list[str], problems: Problems
+) -> None:
+    """Settings that name another channel (`refers_to`: a voice channel's `site`) name one of
+    the declared type; the adapter is then handed those channels (`Channel.link`)."""
+    for name, config in channels.items():
+        adapter = config.adapter
+        referenced = {}
+        for spec_field in adapter.spec.fields:
+            wanted, target = spec_field.refers_to, adapter.settings.get(spec_field.name)
+            if wanted is None or not target:
+                continue
+            path: PathKey = ("channels", name, spec_field.name)
+            other = channels.get(str(target))
+            if other is None:
+                if str(target) not in names:  # a channel with errors of its own is reported there
+                    problems.add(
+                        path,
+                        f"{spec_field.name} '{target}' is not a channel",
+                        suggest(str(target), [n for n in names if n != name], "channels"),
+                    )
+            elif other.type != wanted:
+                of_type = [n for n, c in channels.items() if c.type == wanted]
+                problems.add(
+                    path,
+                    f"{spec_field.name} '{target}' is a {other.type} channel, not a {wanted} one",
+                    f"name a {wanted} channel"
+                    + (f": {', '.join(of_type)}" if of_type else f" (add one with type: {wanted})"),
+                )
+            else:
+                referenced[spec_field.name] = other.adapter
+        for field_name, problem in adapter.link(referenced):
+            problems.add(("channels", name, field_name), problem)
 
 
 def _check_cycles(channels: dict[str, ChannelConfig], problems: Problems) -> None:

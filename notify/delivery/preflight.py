@@ -7,7 +7,7 @@ its channel's limit, an invalid recipient) is raised before the first message le
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -89,14 +89,20 @@ def preflight(
     base_context = draft.template_context(config.organization)
     problems: list[str] = []
     tags_seen: set[str] = set()
+
+    def renderer_for(channel: ChannelConfig) -> _ChannelRenderer:
+        return _ChannelRenderer(channel, request, templates, draft, base_context, problems)
+
     for channel in selected:
-        renderer = _ChannelRenderer(channel, request, templates, draft, base_context, problems)
+        renderer = renderer_for(channel)
         checked.deliveries += renderer.render_all(journal)
         if renderer.total is not None:
             selection = TagSelection(channel.type, len(renderer.rendered), renderer.total)
             checked.tagged[channel.name] = selection
         tags_seen |= renderer.tags_seen
         checked.skipped_rows += skipped_rows(channel.adapter.settings)
+    for channel in selected:
+        checked.deliveries += _callback_texts(channel, config, journal, checked, renderer_for)
     fallbacks = fallback_channels(selected, config)
     for channel in fallbacks:
         renderer = _ChannelRenderer(channel, request, templates, draft, base_context, problems)
@@ -115,6 +121,34 @@ def preflight(
         )
         raise PreflightError(problems[0] + more)
     return checked
+
+
+def _callback_texts(
+    voice: ChannelConfig,
+    config: Config,
+    journal: Journal | None,
+    checked: CheckedUpdate,
+    renderer_for: Callable[[ChannelConfig], _ChannelRenderer],
+) -> list[RenderedDelivery]:
+    """The update by text to each caller who asked the support line for a call-back, when it
+    closes the incident (`resolved`, `maintenance-completed`): deliveries of the voice
+    channel's `callback_sms` channel, journaled, suppressed and retried like any other."""
+    from notify.channels.voice import CLOSING_STATUSES
+
+    name = voice.adapter.settings.get("callback_sms") if voice.type == "voice" else None
+    sms = config.channels.get(str(name)) if name else None
+    if sms is None or journal is None or checked.draft.status not in CLOSING_STATUSES:
+        return []
+    incident = checked.draft.incident.id
+    already = {d.recipient.address for d in checked.deliveries if d.channel.name == sms.name}
+    callers = [
+        Recipient(address=c.caller)
+        for c in journal.callbacks(incident)
+        if c.channel == voice.name and c.caller not in already
+    ]
+    if not callers:
+        return []
+    return renderer_for(sms).render_all(journal, list({r.address: r for r in callers}.values()))
 
 
 def check_components(names: list[str], config: Config) -> None:
@@ -167,13 +201,17 @@ class _ChannelRenderer:
         self._shared: dict[str | None, _Fitted] = {}
         self._personal: set[str | None] = set()  # locales whose template reads `recipient`
 
-    def render_all(self, journal: Journal | None) -> list[RenderedDelivery]:
+    def render_all(
+        self, journal: Journal | None, recipients: list[Recipient] | None = None
+    ) -> list[RenderedDelivery]:
+        """Every recipient's delivery: the channel's own recipients, or `recipients`."""
         adapter = self.channel.adapter
         per_recipient = self.spec.per_recipient
-        recipients = adapter.recipients()
-        if self.request.tags and per_recipient:
-            self.total = len(recipients)
-            recipients, self.tags_seen = tagged_recipients(recipients, self.request.tags)
+        if recipients is None:
+            recipients = adapter.recipients()
+            if self.request.tags and per_recipient:
+                self.total = len(recipients)
+                recipients, self.tags_seen = tagged_recipients(recipients, self.request.tags)
         suppressed = _suppressed(journal, self.channel.name)
         # preview --locale shows what recipients of that locale get (per-recipient channels).
         forced_locale = self.request.locale if per_recipient else None

@@ -12,7 +12,7 @@ import signal
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from notify.delivery.dispatch import Dispatcher
@@ -61,6 +61,7 @@ class UpdateResult:
     # The journal failed mid-run: `outcomes` is what is known (what went out may be missing
     # from the journal); the run stopped there.
     journal_failure: JournalError | None = None
+    notes: list[str] = field(default_factory=list)  # call-backs collected, or why they were not
 
     @property
     def undelivered(self) -> list[Outcome]:
@@ -93,6 +94,7 @@ def send_update(
     `proceed` is shown the checked update first and may decline. Returns None when nothing was
     sent: a dry run (which never sends), or `proceed` declined.
     """
+    notes = _collect_callbacks(request, config, journal)
     checked = preflight(request, config, templates, journal, now=now)
     go_on = proceed(checked) if proceed is not None else True
     if request.dry_run or not go_on:
@@ -101,7 +103,24 @@ def send_update(
         if open_journal is None:
             raise ValueError("send_update needs a journal to record the update in")
         journal = open_journal()
-    return deliver(checked, config, journal, progress=progress, owner=owner)
+    result = deliver(checked, config, journal, progress=progress, owner=owner)
+    result.notes += notes
+    return result
+
+
+def _collect_callbacks(
+    request: UpdateRequest, config: Config, journal: Journal | None
+) -> list[str]:
+    """Before an update of an incident on a support line: who pressed 1 since the last look,
+    so the `resolved` update texts a caller who asked a moment ago. Not for a dry run, which
+    reads only what is already known."""
+    if request.dry_run or journal is None or not request.incident:
+        return []
+    from notify.delivery.callbacks import collect_callbacks, describe, voice_channels
+
+    if not voice_channels(config):
+        return []
+    return describe(collect_callbacks(config, journal, [request.incident]))
 
 
 def retry_update(
