@@ -24,6 +24,7 @@ from notify.sandbox.registry import check_provider, load_emulators
 
 if TYPE_CHECKING:
     from notify.sandbox.core.smtp import SmtpServer
+    from notify.sandbox.twiml_player import CallTranscript
 
 __all__ = ["Sandbox"]
 
@@ -158,6 +159,35 @@ class Sandbox:
         assert isinstance(host, SiteHostEmulator)
         self._loop.call(lambda: host.serve(folder))
         return self.base_url("site")
+
+    # -- the phone: calls to the Twilio emulator's numbers ------------------------------------
+
+    async def call_async(
+        self, number: str, caller: str = "+14155550123", press: str | None = None
+    ) -> CallTranscript:
+        """Call `number` (one of the Twilio account's) as a phone would, on the sandbox's own
+        loop: Twilio fetches the number's voice URL and plays its TwiML; `press` is the key
+        pressed at a <Gather>. Raises twilio_voice.UnknownNumber for a number not owned."""
+        from notify.sandbox.twilio import TwilioEmulator
+
+        twilio = self._emulator("twilio")
+        assert isinstance(twilio, TwilioEmulator)
+        return await twilio.place_call(number, caller, press)
+
+    def call(
+        self, number: str, caller: str = "+14155550123", press: str | None = None
+    ) -> CallTranscript:
+        """`call_async` from a thread other than the sandbox's (a sandbox started with start()):
+        waits for the whole call and returns its transcript."""
+        import asyncio
+
+        loop = self._loop.loop
+        if loop is None or not loop.is_running():
+            raise RuntimeError("the sandbox is not started: call start() first")
+        if self._loop.on_loop_thread():
+            raise RuntimeError("on the sandbox's own loop: use `await sandbox.call_async(...)`")
+        coroutine = self.call_async(number, caller, press)
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
 
     # -- knobs (applied on the loop, so state is only ever mutated there) ---------------------
 

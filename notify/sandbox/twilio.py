@@ -2,7 +2,8 @@
 
 Enforces what the OpenAPI spec marks (To) and what the service adds (From or
 MessagingServiceSid: 21603; Body or MediaUrl: 21602; a JSON body: 21604), with Twilio's
-error JSON {code, message, more_info, status}.
+error JSON {code, message, more_info, status}. The Voice paths (the account's numbers, its
+calls and their events) and the sandbox's control that places a call are in twilio_voice.py.
 """
 
 from __future__ import annotations
@@ -12,11 +13,16 @@ import binascii
 import re
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from notify.sandbox.core.emulator import Emulator, Request, Response, SandboxState
 from notify.sandbox.credentials import Credentials
+from notify.sandbox.twilio_lists import twilio_error as _error
+from notify.sandbox.twilio_voice import CONTROL_PATH, DEFAULT_CALLER, VoiceLine
+
+if TYPE_CHECKING:
+    from notify.sandbox.twiml_player import CallTranscript
 
 __all__ = ["TwilioEmulator", "segments"]
 
@@ -55,16 +61,6 @@ def _pack(costs: list[int], *, single: int, multi: int) -> int:
     return count
 
 
-def _error(status: int, code: int, message: str) -> Response:
-    body = {
-        "code": code,
-        "message": message,
-        "more_info": f"https://www.twilio.com/docs/errors/{code}",
-        "status": status,
-    }
-    return Response(status, body)
-
-
 class TwilioEmulator(Emulator):
     name = "twilio"
 
@@ -84,10 +80,19 @@ class TwilioEmulator(Emulator):
     def __init__(self, state: SandboxState) -> None:
         super().__init__(state)
         self._by_sid: dict[str, dict[str, Any]] = {}
+        self.voice = VoiceLine(state)
 
     def reset(self) -> None:
         super().reset()
         self._by_sid.clear()
+        self.voice.reset()
+
+    async def place_call(
+        self, to: str, caller: str = DEFAULT_CALLER, press: str | None = None
+    ) -> CallTranscript:
+        """Call the account's number `to` as a phone would (see twilio_voice.py); raises
+        twilio_voice.UnknownNumber when the account owns no such number."""
+        return await self.voice.place_call(to, caller, press)
 
     def rate_limited(self, retry_after: float) -> Response:
         # Twilio documents no Retry-After for Messages: clients back off on their own.
@@ -98,6 +103,8 @@ class TwilioEmulator(Emulator):
         return _error(status, 20000 + status, messages.get(status, f"HTTP {status}"))
 
     async def handle(self, req: Request) -> Response:
+        if req.path == CONTROL_PATH:
+            return await self.voice.control(req)
         if not req.path.startswith(API):
             return self._not_found(req)
         rest = req.path[len(API) :]
@@ -116,7 +123,7 @@ class TwilioEmulator(Emulator):
             return Response(200, message) if message else self._not_found(req)
         if tail in (".json", "Messages.json"):
             return _error(405, 20004, "Method not allowed")
-        return self._not_found(req)
+        return self.voice.handle(req, tail) or self._not_found(req)
 
     def _not_found(self, req: Request) -> Response:
         path = f"/2010-04-01{req.path.split('/2010-04-01', 1)[-1]}"
@@ -157,7 +164,11 @@ class TwilioEmulator(Emulator):
             "date_created": now,
             "date_updated": now,
             "uri": self._uri(".json"),
-            "subresource_uris": {"messages": self._uri("/Messages.json")},
+            "subresource_uris": {
+                "calls": self._uri("/Calls.json"),
+                "incoming_phone_numbers": self._uri("/IncomingPhoneNumbers.json"),
+                "messages": self._uri("/Messages.json"),
+            },
         }
 
     def _create_message(self, req: Request, account_sid: str) -> Response:

@@ -64,6 +64,15 @@ class SandboxLoop:
         thread.join()
         self._thread = None
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop the sandbox runs on, once started."""
+        return self._loop
+
+    def on_loop_thread(self) -> bool:
+        """Whether the caller runs on the loop's own thread."""
+        return self._loop_thread == threading.get_ident()
+
     def call(self, fn: Callable[[], T]) -> T:
         """fn() on the loop's thread, waiting for its result (directly when already there,
         or when no loop is running)."""
