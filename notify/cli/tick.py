@@ -30,7 +30,7 @@ _NOW_HINT = "Write it like 2026-11-22T14:30:00Z, 2026-11-22T15:30+01:00 or 2026-
 @global_options
 @click.pass_context
 def tick(ctx: click.Context, dry_run: bool, now_text: str | None) -> None:
-    """Do what is due now (reminders, maintenance start/end, feedback), once; for cron."""
+    """Do what is due now (reminders, maintenance, feedback, call-backs), once; for cron."""
     now = parse_now(now_text) if now_text is not None else None
     ctx.exit(run(options_of(ctx), now=now, dry_run=dry_run))
 
@@ -87,6 +87,12 @@ def _report(report: TickReport, out: Output, dry_run: bool) -> None:
     if out.options.json:
         out.json(tick_document(report))
         return
+    from rich.markup import escape
+
+    from notify.delivery.callbacks import describe
+
+    for line in describe(report.callbacks):  # said on stderr: cron mails only what matters
+        out.note(escape(line))
     if out.options.quiet:
         return
     if dry_run:  # an idle tick says nothing: cron mails whatever a job prints
@@ -120,6 +126,12 @@ def tick_document(report: TickReport) -> dict[str, Any]:
             for a in report.actions
         ],
         "next": [_next(d) for d in report.upcoming],
+        "callbacks": [
+            {"channel": c.channel, "incident": incident, "caller": caller}
+            for c in report.callbacks
+            for incident, caller in c.new
+        ],
+        "callback_errors": [c.error for c in report.callbacks if c.error],
     }
 
 

@@ -6,8 +6,8 @@ the next tick finishes what a killed one left. Its outcome is then recorded (the
 wins), which is what makes it no longer due. A moment missed by more than `late_limit` and not
 begun is recorded as skipped instead of being sent late.
 
-Call-back collection (the support line) is a later kind: it plugs in as one more `Due` producer
-in `schedule.moments` and one more branch of `_request` here.
+Every tick (not a dry run) also collects the support line's call-back requests for the incidents
+on a voice channel's line (notify.delivery.callbacks): Twilio's records are read, nothing is sent.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from notify.model import DeliveryStatus
 if TYPE_CHECKING:
     from notify.config.model import Config
     from notify.config.schedule import Schedule
+    from notify.delivery.callbacks import Collected
     from notify.delivery.service import UpdateResult
     from notify.journal.base import Journal
     from notify.render.templates import TemplateSet
@@ -46,6 +47,7 @@ class TickReport:
     now: datetime
     actions: list[ActionOutcome] = field(default_factory=list)
     upcoming: list[Due] = field(default_factory=list)
+    callbacks: list[Collected] = field(default_factory=list)  # the support lines' call-backs
 
     @property
     def failed(self) -> list[ActionOutcome]:
@@ -68,6 +70,10 @@ def run_tick(
     loads templates nor the delivery stages, which is most of a cron tick's cost."""
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     report = TickReport(now)
+    if not dry_run and any(c.type == "voice" and c.enabled for c in config.channels.values()):
+        from notify.delivery.callbacks import collect_callbacks
+
+        report.callbacks = collect_callbacks(config, journal)
     schedule = config.schedule
     if schedule is None:
         return report
