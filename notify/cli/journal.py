@@ -25,6 +25,7 @@ _NOUNS = {
     "sessions": ("provider session", "provider sessions"),
     "suppressions": ("opt-out", "opt-outs"),
     "actions": ("scheduled action", "scheduled actions"),
+    "callbacks": ("call-back request", "call-back requests"),
 }
 
 
@@ -44,9 +45,9 @@ def journal() -> None:
 def journal_copy(ctx: click.Context, source: str, destination: str, force: bool) -> None:
     """Copy the journal SRC into the journal DST, each a file or a postgresql:// URL.
 
-    Every incident, update, delivery (with its thread references), provider session, opt-out
-    and scheduled action: later updates thread under the copied ones. DST is created if it is a
-    new file; it must be empty unless --force is given.
+    Every incident, update, delivery (with its thread references), provider session, opt-out,
+    scheduled action and call-back request: later updates thread under the copied ones. DST is
+    created if it is a new file; it must be empty unless --force is given.
     """
     ctx.exit(run_copy(options_of(ctx), source, destination, force=force))
 

@@ -99,6 +99,18 @@ class ScheduledAction:
     created_at: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class CallbackRequest:
+    """A caller who asked the support line for a text when the incident is fixed."""
+
+    incident_id: str
+    channel: str  # the voice channel whose number they called
+    caller: str  # E.164, as Twilio gave it
+    call_sid: str  # the call in which they pressed 1 (the first one, if they called twice)
+    requested_at: str  # ISO 8601 UTC: when that call started
+    created_at: str = ""  # when notify recorded it
+
+
 @dataclass(frozen=True)
 class JournalInfo:
     """What `notify check` says about a journal."""
@@ -122,6 +134,7 @@ class JournalContents:
     sessions: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)  # kv rows
     suppressions: list[tuple[str, str, str, str]] = field(default_factory=list)
     actions: list[ScheduledAction] = field(default_factory=list)  # oldest first
+    callbacks: list[CallbackRequest] = field(default_factory=list)  # in the order recorded
 
     def counts(self) -> dict[str, int]:
         return {
@@ -131,6 +144,7 @@ class JournalContents:
             "sessions": len(self.sessions),
             "suppressions": len(self.suppressions),
             "actions": len(self.actions),
+            "callbacks": len(self.callbacks),
         }
 
 
@@ -237,6 +251,16 @@ class Journal(ABC):
     def actions(self, incident_id: str | None = None) -> list[ScheduledAction]:
         """The recorded actions (of one incident, or all), oldest first."""
 
+    # call-back requests (the support line)
+    @abstractmethod
+    def record_callback(self, request: CallbackRequest) -> bool:
+        """Record a caller's request, once per (incident, channel, caller): True when this call
+        recorded it, False when that caller was recorded already (the first record stays)."""
+
+    @abstractmethod
+    def callbacks(self, incident_id: str | None = None) -> list[CallbackRequest]:
+        """The recorded requests (of one incident, or all), oldest first by requested_at."""
+
     # provider sessions (Bluesky): small JSON values, never printed
     @abstractmethod
     def kv_get(self, key: str) -> dict[str, Any] | None: ...
@@ -270,7 +294,7 @@ class Journal(ABC):
 
     @abstractmethod
     def is_empty(self) -> bool:
-        """No incident, update, delivery, session or opt-out."""
+        """No incident, update, delivery, session, opt-out, action or call-back request."""
 
     @abstractmethod
     def export_contents(self) -> JournalContents:

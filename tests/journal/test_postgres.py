@@ -22,7 +22,7 @@ import pytest
 from notify import secrets
 from notify.errors import JournalError
 from notify.journal import Journal, JournalContents, PlannedDelivery, open_journal, run_owner
-from notify.journal.base import ScheduledAction
+from notify.journal.base import CallbackRequest, ScheduledAction
 from notify.journal.owners import FOREIGN_CLAIM_TTL
 from notify.journal.postgres.journal import PostgresJournal
 from notify.journal.postgres.migrations import LATEST, MIGRATIONS
@@ -251,6 +251,9 @@ def _a_journal_with_everything(journal: Journal) -> None:
     journal.record_action(
         ScheduledAction("reminder", INCIDENT_ID, 2, "", "2026-11-22T18:30:00Z", "sent", "k2-r")
     )
+    journal.record_callback(
+        CallbackRequest(INCIDENT_ID, "support-line", "+14155550100", "CA1", "2026-11-22T14:03:00Z")
+    )
 
 
 def _without_ids(contents: JournalContents) -> Any:
@@ -273,6 +276,7 @@ def _without_ids(contents: JournalContents) -> Any:
         contents.sessions,
         contents.suppressions,
         contents.actions,
+        contents.callbacks,
     )
 
 
@@ -289,6 +293,7 @@ def test_a_copy_sqlite_to_postgresql_and_back_keeps_everything(
         "sessions": 1,
         "suppressions": 2,
         "actions": 1,
+        "callbacks": 1,
     }
 
     shared = open_journal(postgres_dsn)
@@ -306,6 +311,7 @@ def test_a_copy_sqlite_to_postgresql_and_back_keeps_everything(
     back = open_journal(tmp_path / "back.db")
     back.import_contents(shared.export_contents())
     assert back.find_update("k4") is not None
+    assert back.callbacks(INCIDENT_ID) == original.callbacks(INCIDENT_ID) != []
     assert back.thread(INCIDENT_ID, "ops-slack", "C0123456789") == shared.thread(
         INCIDENT_ID, "ops-slack", "C0123456789"
     )
@@ -359,7 +365,9 @@ def test_opt_outs_stored_as_written_are_normalised_by_migration_step_4(postgres_
         " ('sms', '+44 20 7183 8750', '', ''), ('*', 'Bob@Example.com', '', ''),"
         " ('*', '-1000000000001', '', '')",
     )
-    sql(postgres_dsn, "DELETE FROM migrations WHERE number = 4")
+    # As a notify that knew steps 1 to 3 left the database.
+    sql(postgres_dsn, "DROP TABLE callbacks")
+    sql(postgres_dsn, "DELETE FROM migrations WHERE number >= 4")
     journal = open_journal(postgres_dsn)
     try:
         stored = sorted((c, r) for c, r, _, _ in journal.suppressed())

@@ -14,9 +14,18 @@ import psycopg
 from notify.errors import JournalError, Location
 from notify.journal.base import JournalContents, ScheduledAction
 from notify.journal.postgres import rows as records
+from notify.journal.postgres.callbacks import export_callbacks, import_callbacks
 
 Connection = psycopg.Connection[Any]
-TABLES = ("deliveries", "updates", "incidents", "kv", "suppressions", "scheduled_actions")
+TABLES = (
+    "deliveries",
+    "updates",
+    "incidents",
+    "kv",
+    "suppressions",
+    "scheduled_actions",
+    "callbacks",
+)
 ACTION_COLUMNS = ScheduledAction.__slots__
 
 
@@ -48,6 +57,7 @@ def export_contents(conn: Connection) -> JournalContents:
         contents.suppressions = [(c, r, why, at) for c, r, why, at in conn.execute(suppressions)]
         done = f"SELECT {', '.join(ACTION_COLUMNS)} FROM scheduled_actions ORDER BY seq"
         contents.actions = [ScheduledAction(*row) for row in conn.execute(done)]
+        contents.callbacks = export_callbacks(conn)
     return contents
 
 
@@ -87,6 +97,7 @@ def import_contents(
             " ORDER BY n",
             _columns([tuple(getattr(a, c) for c in ACTION_COLUMNS) for a in contents.actions], 8),
         )
+    import_callbacks(conn, contents.callbacks)
 
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> tuple[list[Any], ...]:

@@ -22,6 +22,7 @@ import psycopg
 from notify.errors import JournalError, Location
 from notify.journal.base import (
     IN_FLIGHT,
+    CallbackRequest,
     Delivery,
     Incident,
     Journal,
@@ -32,7 +33,7 @@ from notify.journal.base import (
     Update,
 )
 from notify.journal.owners import claim_abandoned
-from notify.journal.postgres import actions, copying, state
+from notify.journal.postgres import actions, callbacks, copying, state
 from notify.journal.postgres import rows as records
 from notify.journal.postgres.connection import connect, journal_failed
 from notify.journal.postgres.hotpath import HotStatements
@@ -302,6 +303,16 @@ class PostgresJournal(Journal):
     def actions(self, incident_id: str | None = None) -> list[ScheduledAction]:
         with self._use() as conn:
             return actions.actions(conn, incident_id)
+
+    # call-back requests
+
+    def record_callback(self, request: CallbackRequest) -> bool:
+        with self._use() as conn:
+            return callbacks.insert_callback(conn, request)
+
+    def callbacks(self, incident_id: str | None = None) -> list[CallbackRequest]:
+        with self._use() as conn:
+            return callbacks.select_callbacks(conn, incident_id)
 
     # provider sessions
 

@@ -133,6 +133,23 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             ELSE recipient END;
         """,
     ),
+    (
+        5,
+        "call-back requests: callers to the support line who pressed 1, once per number",
+        """
+        CREATE TABLE callbacks (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- insertion order
+            incident_id TEXT NOT NULL,
+            channel TEXT NOT NULL,  -- the voice channel whose number was called
+            caller TEXT NOT NULL,  -- E.164
+            call_sid TEXT NOT NULL,  -- the first call in which they pressed 1
+            requested_at TEXT NOT NULL,  -- when that call started
+            created_at TEXT NOT NULL,
+            UNIQUE (incident_id, channel, caller)
+        );
+        CREATE INDEX callbacks_incident ON callbacks (incident_id, requested_at);
+        """,
+    ),
 ]
 
 LATEST = max(number for number, _, _ in MIGRATIONS)

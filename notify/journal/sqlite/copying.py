@@ -10,10 +10,19 @@ import sqlite3
 
 from notify.errors import JournalError, Location
 from notify.journal.base import Delivery, Incident, JournalContents, ScheduledAction, Update
+from notify.journal.sqlite.callbacks import export_callbacks, import_callbacks
 from notify.journal.sqlite.rows import dump, every, insert
 
 ACTION_COLUMNS = ScheduledAction.__slots__
-TABLES = ("deliveries", "updates", "incidents", "kv", "suppressions", "scheduled_actions")
+TABLES = (
+    "deliveries",
+    "updates",
+    "incidents",
+    "kv",
+    "suppressions",
+    "scheduled_actions",
+    "callbacks",
+)
 
 
 def is_empty(conn: sqlite3.Connection) -> bool:
@@ -45,6 +54,7 @@ def export_contents(conn: sqlite3.Connection) -> JournalContents:
         ScheduledAction(**dict(row))
         for row in conn.execute("SELECT * FROM scheduled_actions ORDER BY rowid")
     ]
+    contents.callbacks = export_callbacks(conn)
     return contents
 
 
@@ -91,3 +101,4 @@ def import_contents(
         f" VALUES ({', '.join('?' for _ in ACTION_COLUMNS)})",
         [tuple(getattr(a, c) for c in ACTION_COLUMNS) for a in contents.actions],
     )
+    import_callbacks(conn, contents.callbacks)

@@ -30,6 +30,7 @@ from notify.journal.base import (
 )
 from notify.journal.owners import claim_abandoned
 from notify.journal.sqlite import copying
+from notify.journal.sqlite.callbacks import CallbackQueries
 from notify.journal.sqlite.connection import connect, journal_error, runtime_failure
 from notify.journal.sqlite.rows import dump, every, insert, one, utcnow_iso
 from notify.journal.sqlite.writes import (
@@ -42,7 +43,7 @@ from notify.journal.sqlite.writes import (
 from notify.model import ThreadRef
 
 
-class SqliteJournal(Journal):
+class SqliteJournal(CallbackQueries, Journal):
     """The Journal in one SQLite file (see the module's docstring for how it stays consistent)."""
 
     def __init__(self, path: Path) -> None:

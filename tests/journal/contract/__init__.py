@@ -7,6 +7,7 @@ a picklable callable that opens a new handle on one fresh, empty journal each ti
 
 from __future__ import annotations
 
+from tests.journal.contract.callbacks import CallbacksContract
 from tests.journal.contract.claims import ClaimsContract
 from tests.journal.contract.records import RecordsContract
 from tests.journal.contract.schedule import ScheduleContract
@@ -15,6 +16,8 @@ from tests.journal.contract.state import StateContract
 __all__ = ["JournalContract"]
 
 
-class JournalContract(RecordsContract, ClaimsContract, StateContract, ScheduleContract):
+class JournalContract(
+    RecordsContract, ClaimsContract, StateContract, ScheduleContract, CallbacksContract
+):
     """Incidents, updates, deliveries and threads; claims and races; sessions and opt-outs;
-    scheduled actions."""
+    scheduled actions; call-back requests."""
