@@ -329,6 +329,7 @@ def _fit(
     if length is None or length.ok:
         return message, length, False
     if channel.overflow == "truncate":
+        from notify.render.length import SPEECH_UNIT
         from notify.render.truncate import truncate_to_fit
 
         def fits(text: str) -> bool:
@@ -336,8 +337,12 @@ def _fit(
             return measured is None or measured.ok
 
         # "…" is not in the GSM-7 alphabet: one would turn a whole SMS into UCS-2 (70 a segment).
-        ellipsis = "..." if length.unit == "segments" else "…"
-        text = truncate_to_fit(message.text, fits, keep=link, ellipsis=ellipsis)
+        # A voice would say "dot dot dot": a spoken script stops after a whole sentence instead.
+        spoken = length.unit == SPEECH_UNIT
+        ellipsis = "..." if length.unit == "segments" else "." if spoken else "…"
+        text = truncate_to_fit(
+            message.text, fits, keep=link, ellipsis=ellipsis, at_sentences=spoken
+        )
         cut = replace(message, text=text)
         return cut, adapter.measure(cut), True
     problems.append(

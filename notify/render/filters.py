@@ -1,5 +1,8 @@
 """Template filters for times and durations, in the configured timezone, in plain English.
 
+The `spoken_*` filters say the same in words for a voice (the support line's `voice` block):
+"two thirty p.m. UTC", "Monday, December seventh", "two hours and ten minutes".
+
 Names are locale-independent on purpose (no strftime %a/%b): the output must not change with the
 machine's locale, since a message is composed once and sent to everyone.
 """
@@ -11,6 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from notify.render.spoken import clock_words, date_words, duration_words, zone_words
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -56,7 +61,7 @@ def to_datetime(value: Any, filter_name: str) -> datetime | str:
     raise FilterError(f"the `{filter_name}` filter needs a time, not {type(value).__name__}")
 
 
-def _seconds(value: Any) -> float:
+def _seconds(value: Any, name: str = "duration") -> float:
     if isinstance(value, timedelta):
         return value.total_seconds()
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -66,7 +71,17 @@ def _seconds(value: Any) -> float:
             return float(value)
         except ValueError:
             pass
-    raise FilterError(f"`duration` needs a timedelta or seconds, not {value!r}")
+    raise FilterError(f"`{name}` needs a timedelta or seconds, not {value!r}")
+
+
+def _elapsed(value: Any, end: Any, name: str) -> float:
+    """Seconds: of a timedelta or number, or between two moments (`start | duration(end)`)."""
+    if end is None:
+        return _seconds(value, name)
+    start, stop = to_datetime(value, name), to_datetime(end, name)
+    if isinstance(start, str) or isinstance(stop, str):
+        raise FilterError(f"`{name}(end)` needs two times, like started_at and update.at")
+    return (stop - start).total_seconds()
 
 
 def humanize_seconds(seconds: float) -> str:
@@ -145,12 +160,7 @@ def make_filters(timezone: str = "UTC") -> dict[str, Callable[..., str]]:
 
     def duration(value: Any, end: Any = None) -> str:
         """A timedelta or seconds; or `start | duration(end)` for the time between two moments."""
-        if end is not None:
-            start, stop = to_datetime(value, "duration"), to_datetime(end, "duration")
-            if isinstance(start, str) or isinstance(stop, str):
-                raise FilterError("`duration(end)` needs two times, like started_at and update.at")
-            return humanize_seconds((stop - start).total_seconds())
-        return humanize_seconds(_seconds(value))
+        return humanize_seconds(_elapsed(value, end, "duration"))
 
     def timespan(start: Any, end: Any = None) -> str:
         """A window: "Sun 22 Nov 2026, 22:00-23:30 UTC", the date once when both share it."""
@@ -165,7 +175,9 @@ def make_filters(timezone: str = "UTC") -> dict[str, Callable[..., str]]:
             return f"{date(first)}, {first:%H:%M}-{time(last)}"
         return f"{datetime_(first)} to {datetime_(last)}"
 
+    spoken = _spoken_filters(local, tz)
     return {
+        **spoken,
         "timespan": timespan,
         "time": time,
         "date": date,
@@ -174,4 +186,61 @@ def make_filters(timezone: str = "UTC") -> dict[str, Callable[..., str]]:
         "until": until,
         "in_": until,
         "duration": duration,
+    }
+
+
+def _spoken_filters(
+    local: Callable[[Any, str], datetime | str], tz: ZoneInfo
+) -> dict[str, Callable[..., str]]:
+    """The filters for a voice: times, dates and durations in words, in the same timezone."""
+    from jinja2 import pass_context
+
+    def spoken_time(value: Any) -> str:
+        """ "two thirty p.m. UTC", "noon Central European Time"."""
+        when = local(value, "spoken_time")
+        return when if isinstance(when, str) else f"{clock_words(when)} {zone_words(when)}"
+
+    @pass_context
+    def spoken_date(context: Any, value: Any) -> str:
+        """ "Monday, December seventh"; the year is said only when it is not this year's."""
+        when = local(value, "spoken_date")
+        if isinstance(when, str):
+            return when
+        return date_words(when, with_year=when.year != _now(context).astimezone(tz).year)
+
+    @pass_context
+    def spoken_datetime(context: Any, value: Any) -> str:
+        """ "Monday, December seventh at two thirty p.m. UTC"."""
+        when = local(value, "spoken_datetime")
+        if isinstance(when, str):
+            return when
+        return f"{spoken_date(context, when)} at {spoken_time(when)}"
+
+    @pass_context
+    def spoken_timespan(context: Any, start: Any, end: Any = None) -> str:
+        """A window: "Sunday, November twenty ninth, from ten p.m. to eleven thirty p.m. UTC"."""
+        first = local(start, "spoken_timespan")
+        last = local(end, "spoken_timespan") if end is not None else None
+        if last is None:
+            return first if isinstance(first, str) else spoken_datetime(context, first)
+        if isinstance(first, str) or isinstance(last, str):
+            said_first = first if isinstance(first, str) else spoken_datetime(context, first)
+            said_last = last if isinstance(last, str) else spoken_datetime(context, last)
+            return f"{said_first} to {said_last}"
+        if first.date() != last.date():
+            return f"from {spoken_datetime(context, first)} to {spoken_datetime(context, last)}"
+        same_zone = zone_words(first) == zone_words(last)  # not across a daylight-saving change
+        said_first = clock_words(first) if same_zone else spoken_time(first)
+        return f"{spoken_date(context, first)}, from {said_first} to {spoken_time(last)}"
+
+    def spoken_duration(value: Any, end: Any = None) -> str:
+        """ "forty five minutes", "two hours and ten minutes"; or `start | spoken_duration(end)`."""
+        return duration_words(_elapsed(value, end, "spoken_duration"))
+
+    return {
+        "spoken_time": spoken_time,
+        "spoken_date": spoken_date,
+        "spoken_datetime": spoken_datetime,
+        "spoken_timespan": spoken_timespan,
+        "spoken_duration": spoken_duration,
     }

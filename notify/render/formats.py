@@ -80,6 +80,14 @@ def to_teams(md: str) -> str:
     return _convert(md, TeamsWriter())
 
 
+def to_spoken(md: str) -> str:
+    """A script for a text-to-speech voice (the support line): no URLs, Markdown marks, emoji or
+    symbols; whole sentences, one paragraph a line."""
+    from notify.render.script import SpokenWriter, speakable
+
+    return speakable(_convert(md, SpokenWriter()))
+
+
 def literal(text: str, spec_format: str) -> str:
     """Plain text from outside (a title, a status) as it must be written on `spec_format`'s
     formatted surface to show exactly as typed: the same path a template variable takes, so it
@@ -137,6 +145,8 @@ def build_message(
             status=status,
             link=link,
         )
+    if spec_format == "voice":  # the spoken script; the adapter wraps it in its own markup
+        return Message(text=to_spoken(parts.text), subject=subject, status=status, link=link)
     convert = _CHAT.get(spec_format)
     if convert is None:
         raise ValueError(f"unknown channel format {spec_format!r}")

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from notify.render.marks import URL_RE
 
 # Punctuation that reads badly right before an ellipsis ("was down, …").
 _DANGLING = " \t\n,;:-–—(/"
+# The end of a sentence: where a spoken script may stop ("p.m." ends none).
+_SENTENCE_END = re.compile(r"(?<![ap]\.m)[.!?…](?=\s)", re.IGNORECASE)
 
 
 def _word_cuts(text: str) -> list[int]:
     """Positions just after a word, where a cut leaves whole words (URLs have no spaces)."""
     return [i for i in range(1, len(text)) if text[i].isspace() and not text[i - 1].isspace()]
+
+
+def _sentence_cuts(text: str) -> list[int]:
+    """Positions just after a sentence's closing punctuation."""
+    return [match.end() for match in _SENTENCE_END.finditer(text)]
 
 
 def _grapheme_cuts(text: str) -> list[int]:
@@ -41,9 +49,17 @@ def _largest(cuts: list[int], ok: Callable[[int], bool]) -> int | None:
 
 
 def truncate_to_fit(
-    text: str, fits: Callable[[str], bool], keep: str | None = None, ellipsis: str = "…"
+    text: str,
+    fits: Callable[[str], bool],
+    keep: str | None = None,
+    ellipsis: str = "…",
+    *,
+    at_sentences: bool = False,
 ) -> str:
     """The longest word-boundary prefix of `text` + ellipsis (+ " " + `keep`) that fits.
+
+    `at_sentences` (a spoken script, where a voice would read a cut word or an ellipsis aloud):
+    the longest run of whole sentences that fits, as it is; word cuts only when not one does.
 
     `keep` (the status link) is moved to the end when it was in the text, so readers can still
     follow it. Cuts never fall inside a URL or a grapheme cluster. Returns `text` unchanged when
@@ -65,6 +81,10 @@ def truncate_to_fit(
         made = candidate(cut)
         return bool(made) and fits(made)
 
+    if at_sentences:
+        whole = _largest(_sentence_cuts(base), lambda cut: fits(base[:cut] + suffix))
+        if whole is not None:
+            return base[:whole] + suffix
     best = _largest(_word_cuts(base), ok)
     if best is None:
         best = _largest(_grapheme_cuts(base), ok)
