@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from notify.cli.options import GlobalOptions
-    from notify.config.model import ChannelConfig
+    from notify.config.model import ChannelConfig, Config
     from notify.journal.base import Journal
 
 SAMPLE_TITLE = "Example incident"
@@ -101,6 +101,7 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
         findings.append({"check": "journal", "ok": False, "detail": redact(str(exc))})
     else:
         findings.append(_journal_finding(journal, config.journal_path))
+        findings += _support_line_findings(config, journal)
 
     if online:
         for name, result, verdict in asyncio.run(_online(list(config.channels.values()), journal)):
@@ -144,6 +145,36 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
         click.echo(f"notify: error: check failed: {', '.join(failed)}", err=True)
         return int(ExitCode.INVALID_INPUT)
     return int(ExitCode.OK)
+
+
+def _support_line_findings(config: Config, journal: Journal | None) -> list[dict[str, Any]]:
+    """Each support line: which incidents' script its number plays. One still playing a
+    resolved incident's script (a run that died before putting the number back) fails."""
+    from notify.delivery.callbacks import line_incidents, voice_channels
+
+    findings = []
+    for channel in voice_channels(config):
+        number = channel.adapter.target()
+        on_line = line_incidents(journal, channel.name) if journal is not None else {}
+        closed = [
+            i
+            for i in on_line
+            if (found := journal.get_incident(i)) is not None  # type: ignore[union-attr]
+            and found.status in ("resolved", "completed")
+        ]
+        if closed:
+            detail = (
+                f"{number} still plays the script of resolved incident {closed[0]}: "
+                "`notify retry` puts its own voice URL back"
+            )
+        elif on_line:
+            detail = f"{number} plays the script of open incident(s) {', '.join(on_line)}"
+        else:
+            detail = f"{number} keeps its own voice URL (no incident on the line)"
+        findings.append(
+            {"check": f"support line: {channel.name}", "ok": not closed, "detail": detail}
+        )
+    return findings
 
 
 def _journal_finding(journal: Journal | None, location: Path | str) -> dict[str, Any]:

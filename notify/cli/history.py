@@ -121,6 +121,7 @@ def run_show(options: GlobalOptions, incident_id: str) -> int:
         raise unknown_incident(journal, incident_id)
     updates = journal.updates(incident.id)
     deliveries = journal.deliveries(incident_id=incident.id)
+    lines = _support_lines(journal, incident.id, deliveries)
     if options.json:
         out.json(
             {
@@ -130,6 +131,7 @@ def run_show(options: GlobalOptions, incident_id: str) -> int:
                     | {"deliveries": [asdict(d) for d in deliveries if d.update_id == u.id]}
                     for u in updates
                 ],
+                "support_lines": lines,
             }
         )
         return int(ExitCode.OK)
@@ -153,7 +155,27 @@ def run_show(options: GlobalOptions, incident_id: str) -> int:
             who = escape(f"{d.channel} → {d.recipient}")
             branch.add(f"{who}: [{style}]{d.status}[/]{escape(extra)}")
     out.out.print(tree)
+    for line in lines:
+        words = (
+            f"support line {line['channel']} ({line['number']}) still plays this incident's script"
+        )
+        if incident.status in ("resolved", "completed"):
+            out.note(f"[yellow]{escape(words)}[/]: `notify retry` puts its own voice URL back.")
+        else:
+            out.line(escape(words) + " (until the incident is resolved).")
     return int(ExitCode.OK)
+
+
+def _support_lines(journal: Any, incident_id: str, deliveries: list[Any]) -> list[dict[str, str]]:
+    """The voice channels whose number still points at this incident's call script."""
+    from notify.delivery.callbacks import line_incidents
+
+    found = []
+    channels = {(d.channel, d.recipient) for d in deliveries if d.type == "voice"}
+    for channel, number in sorted(channels):
+        if incident_id in line_incidents(journal, channel):
+            found.append({"channel": channel, "number": number})
+    return found
 
 
 @click.command()
