@@ -2,7 +2,8 @@
 
 It prints where everything listens and a channels.yaml that points every channel type at it
 (the sandbox credentials are public dummies, so they are printed as they are), then one line
-per request or email as it arrives.
+per request or email as it arrives. `notify sandbox call NUMBER [--press 1]` rings a number of
+the Twilio emulator on a running sandbox, as a phone would, and prints what the caller heard.
 """
 
 from __future__ import annotations
@@ -20,8 +21,13 @@ if TYPE_CHECKING:
 
     from notify.sandbox.core.recording import ReceivedEmail, Recorded
     from notify.sandbox.server import Sandbox
+    from notify.sandbox.twiml_player import CallTranscript
 
 __all__ = ["channels_yaml", "parse_failure", "parse_rate", "sandbox_command"]
+
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# C0 and C1 controls, DEL and the bidirectional overrides (as notify.cli.output neutralises).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 _PERIODS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(\d*)\s*(s|sec|m|min|h))?\s*$")
@@ -181,7 +187,11 @@ def _configure(sb: Sandbox, rate_limits: tuple[str, ...], failures: tuple[str, .
         sb.fail(provider, status, times)
 
 
-@click.command("sandbox", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    "sandbox",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True,
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=4010, show_default=True, type=int, help="HTTP port (0: any free).")
 @click.option("--smtp-port", default=2525, show_default=True, type=int, help="SMTP port (0: any).")
@@ -194,7 +204,9 @@ def _configure(sb: Sandbox, rate_limits: tuple[str, ...], failures: tuple[str, .
     "--fail", "failures", multiple=True, metavar="PROVIDER=STATUS[xTIMES]",
     help="Fail the next requests with this status (repeatable): slack=503x2.",
 )  # fmt: skip
+@click.pass_context
 def sandbox_command(
+    ctx: click.Context,
     host: str,
     port: int,
     smtp_port: int,
@@ -204,6 +216,9 @@ def sandbox_command(
 ) -> None:
     """Local stand-ins of every provider API and an SMTP server, for rehearsals and tests."""
     import asyncio
+
+    if ctx.invoked_subcommand is not None:
+        return  # `call` talks to a sandbox already serving
 
     from rich.console import Console
 
@@ -222,3 +237,85 @@ def sandbox_command(
         asyncio.run(_serve(sb, console))
     except KeyboardInterrupt:
         console.print("\n[dim]notify sandbox stopped.[/]")
+
+
+@sandbox_command.command("call")
+@click.argument("number")
+@click.option("--press", metavar="DIGIT", help="The key the caller presses when asked.")
+@click.option(
+    "--from",
+    "caller",
+    default="+14155550123",
+    show_default=True,
+    metavar="NUMBER",
+    help="The caller's number.",
+)
+@click.option(
+    "--sandbox", "sandbox_url", default="http://127.0.0.1:4010", show_default=True,
+    metavar="URL", help="Where `notify sandbox` is serving.",
+)  # fmt: skip
+def call_command(number: str, press: str | None, caller: str, sandbox_url: str) -> None:
+    """Ring a sandbox Twilio number; print what is heard.
+
+    NUMBER is one of the Twilio account's numbers (the sandbox's channels.yaml uses
+    +15005550006). The sandbox fetches the TwiML its voice URL points at, plays it as Twilio
+    does, and records the call (Calls.json) and each document fetched (Events.json)."""
+    for value, option in ((number, "NUMBER"), (caller, "--from")):
+        if not _E164.match(value):
+            raise InputError(
+                f"{value!r} is not a phone number in E.164",
+                where=Location(field=option),
+                hint="Write it with + and the country code, digits only: +15005550006",
+            )
+    if press is not None and (len(press) != 1 or press not in "0123456789*#"):
+        raise InputError(
+            f"{press!r} is not one key",
+            where=Location(field="--press"),
+            hint="Press one key: a digit 0-9, * or #",
+        )
+    transcript = _place_call(sandbox_url.rstrip("/"), number, caller, press)
+    click.echo(f"Call {transcript.call_sid}: {transcript.caller} → {transcript.to}")
+    for line in transcript.lines:
+        click.echo(_transcript_line(line.kind, line.text))
+
+
+def _place_call(url: str, number: str, caller: str, press: str | None) -> CallTranscript:
+    import httpx
+
+    from notify.sandbox.twiml_player import CallTranscript
+
+    body = {"to": number, "from": caller, "press": press}
+    try:
+        # A call fetches a few documents, each with Twilio's 10 s timeout: wait for all of them.
+        response = httpx.post(f"{url}/twilio/_sandbox/calls", json=body, timeout=120)
+    except httpx.HTTPError as exc:
+        raise InputError(
+            f"no sandbox answered at {url}: {exc}",
+            where=Location(field="--sandbox"),
+            hint="Start one with `notify sandbox` (it listens on http://127.0.0.1:4010), "
+            "or give its URL with --sandbox",
+        ) from exc
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if response.status_code == 200 and isinstance(data, dict):
+        return CallTranscript.from_json(data)
+    problem = data.get("error") if isinstance(data, dict) else None
+    raise InputError(
+        f"the sandbox at {url} did not place the call: {problem or f'HTTP {response.status_code}'}",
+        where=Location(field="NUMBER" if response.status_code == 404 else "--sandbox"),
+        hint="Call the Twilio number of the sandbox's channels.yaml: +15005550006",
+    )
+
+
+def _transcript_line(kind: str, text: str) -> str:
+    """One step, its kind in a column, its text wrapped to 80 columns under itself."""
+    import textwrap
+
+    words = _CONTROL.sub("\ufffd", text)  # a TwiML file's text is shown, not obeyed
+    if kind == "say":
+        words = f"“{words}”"
+    lines = textwrap.wrap(words, width=80 - 11, break_on_hyphens=False) or [""]
+    first = f"  {kind:<8} {lines[0]}".rstrip()
+    return "\n".join([first, *(f"{'':11}{rest}" for rest in lines[1:])])

@@ -27,6 +27,7 @@ __all__ = [
     "channel",
     "config_text",
     "every_channel",
+    "voice_channel",
 ]
 
 ORGANIZATION: Mapping[str, str] = {
@@ -104,6 +105,33 @@ def channel(
         else:
             settings_out[key] = value
     return settings_out
+
+
+def voice_channel(
+    where: SandboxLike, *, site: str, callback_sms: str, **settings: Any
+) -> dict[str, Any]:
+    """A `voice` channel (the support line) on the Twilio emulator's number. It names two other
+    channels, `site` (serves its call script) and `callback_sms` (texts the callers back), so
+    it is not among the entries `every_channel` prefixes; `settings` follow (None removes)."""
+    from notify.sandbox.twilio import TwilioEmulator
+    from notify.sandbox.twilio_voice import SANDBOX_NUMBER
+
+    entry: dict[str, Any] = {
+        "type": "voice",
+        "base_url": TwilioEmulator.base_url(where.url),
+        "account_sid": where.credentials.twilio_account_sid,
+        "auth_token": where.credentials.twilio_auth_token,
+        "number": SANDBOX_NUMBER,
+        "site": site,
+        "callback_sms": callback_sms,
+        "connect_to": "+15005550010",
+    }
+    for key, value in settings.items():
+        if value is None:
+            entry.pop(key, None)
+        else:
+            entry[key] = value
+    return entry
 
 
 def every_channel(where: SandboxLike, *, prefix: str = "sandbox-") -> dict[str, dict[str, Any]]:
