@@ -16,10 +16,29 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-FieldKind = Literal["str", "int", "float", "bool", "list", "dict", "str_or_list", "url", "path"]
+FieldKind = Literal[
+    "str", "int", "int_or_auto", "float", "bool", "list", "dict", "str_or_list", "url", "path"
+]
 """How a setting is typed in channels.yaml. `str_or_list` is a list of strings, or one string
 (`to: a@b.c`, or a path to an audience file); `url` is a string starting with http:// or https://;
-`path` is a file or folder, written relative to channels.yaml and handed to the adapter absolute."""
+`path` is a file or folder, written relative to channels.yaml and handed to the adapter absolute;
+`int_or_auto` is a whole number or the word `auto`."""
+
+AUTO = "auto"
+"""`concurrency: auto` (the default): the dispatcher sizes the requests in flight itself."""
+AUTO_CEILING = 64
+"""The most requests `auto` keeps in flight on one channel, whatever its rate and latency."""
+UNPACED_CONCURRENCY = 8
+"""Requests `auto` keeps in flight on a channel without `rate_limit`: enough to move, too few
+to flood a provider."""
+
+
+def max_in_flight(concurrency: int | str | None) -> int:
+    """The most requests a channel may have in flight: an explicit number, or `auto`'s ceiling
+    (an adapter sizing a connection pool reads this; the dispatcher decides what is used)."""
+    if isinstance(concurrency, int) and not isinstance(concurrency, bool):
+        return max(1, concurrency)
+    return AUTO_CEILING
 
 
 @dataclass(frozen=True)
@@ -33,6 +52,9 @@ class Field:
     default: Any = None
     choices: tuple[str, ...] = ()
     help: str = ""  # one line, shown in errors ("how to fix") and `channels --types -v`
+    # The name of another channel, which must be of this type (a voice channel's `site`): the
+    # config loader checks it and hands the adapter that channel (`Channel.link`).
+    refers_to: str | None = None
 
 
 # Settings every channel takes (CONTRACT.md, "channels.yaml"). `ChannelSpec.declared_fields` adds
@@ -42,7 +64,12 @@ COMMON_FIELDS: tuple[Field, ...] = (
     Field("type", required=True, help="one of the types `notify channels --types` lists"),
     Field("enabled", "bool", default=True, help="false keeps the channel configured but unused"),
     Field("rate_limit", help="requests per period, like 10/s, 600/min or 1000/h"),
-    Field("concurrency", "int", default=4, help="requests in flight at once on this channel"),
+    Field(
+        "concurrency",
+        "int_or_auto",
+        default=AUTO,
+        help="requests in flight at once on this channel: auto (sized to rate_limit), or at most N",
+    ),
     Field("timeout", "float", default=15.0, help="seconds to wait for one request"),
     Field(
         "retries", "int", default=3, help="retries after the first attempt, for 429/5xx/timeouts"

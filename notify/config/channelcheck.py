@@ -180,7 +180,7 @@ def _common(settings: Settings, path: PathKey, problems: Problems) -> dict[str, 
     common: dict[str, Any] = {}
     for key, (minimum, inclusive, words) in _BOUNDS.items():
         value = settings.get(key)
-        if value is None:
+        if value is None or value == "auto":  # `concurrency: auto`: ChannelConfig's None
             continue
         if value < minimum or (value == minimum and not inclusive):
             problems.add((*path, key), f"{key} must be {words}, got {value}", f"set {key}: {words}")

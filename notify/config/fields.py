@@ -60,6 +60,8 @@ def coerce(spec: Field, value: Any, *, from_env: bool = False) -> Any:
         return _text(spec, value)
     if kind == "int":
         return _number(spec, value, int, "a whole number", from_env)
+    if kind == "int_or_auto":
+        return _int_or_auto(spec, value, from_env)
     if kind == "float":
         return float(_number(spec, value, float, "a number", from_env))
     if kind == "bool":
@@ -130,6 +132,26 @@ def _number(spec: Field, value: Any, kind: type, words: str, from_env: bool) -> 
         hint = "remove the quotes" if _parses(kind, value) else _example(spec, "3")
         raise FieldProblem(f"expected {words}, got {describe(value)}", hint)
     return value
+
+
+def _int_or_auto(spec: Field, value: Any, from_env: bool) -> int | str:
+    """A whole number, or the word `auto` (any case)."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if from_env and isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    got = "text from the environment" if from_env else describe(value)
+    hint = (
+        "remove the quotes"
+        if _parses(int, value) and not from_env
+        else f"write it like {spec.name}: auto, or a whole number like {spec.name}: 8"
+    )
+    raise FieldProblem(f"expected a whole number or auto, got {got}", hint)
 
 
 def _parses(kind: type, value: Any) -> bool:

@@ -58,7 +58,7 @@ class ChannelConfig:
     adapter: Channel  # built from the validated settings
     enabled: bool = True
     rate_limit: RateLimit | None = None
-    concurrency: int = 4
+    concurrency: int | None = None  # at most this many requests in flight; None: `auto`
     timeout: float = 15.0
     retries: int = 3
     fallback: str | None = None

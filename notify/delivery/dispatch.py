@@ -115,19 +115,31 @@ class Dispatcher:
         if lane is None:
             lane = self._lanes[config.name] = Lane(config, self._clock, self._sleep)
         lane.queue.append(entry)
-        if lane.workers < lane.size:
+        self._staff(lane)
+
+    def _staff(self, lane: Lane) -> None:
+        """As many workers as the lane's size says (it follows latency), while work is queued."""
+        # Workers not busy are about to take a job: more of them than queued jobs would idle.
+        while lane.workers < lane.size and len(lane.queue) > lane.workers - lane.busy:
             lane.workers += 1
             self._tasks.add(asyncio.create_task(self._work(lane)))
 
     async def _work(self, lane: Lane) -> None:
         queue = lane.queue
         try:
-            while queue:
-                if lane.batch == 1:
-                    await self._process(lane, [queue.popleft()])
-                else:
-                    take = min(lane.batch, len(queue))
-                    await self._process(lane, [queue.popleft() for _ in range(take)])
+            # A worker leaves when the lane shrank below the workers it has (latency fell).
+            while queue and lane.workers <= lane.size:
+                lane.busy += 1
+                try:
+                    if lane.batch == 1:
+                        await self._process(lane, [queue.popleft()])
+                    else:
+                        take = min(lane.batch, len(queue))
+                        await self._process(lane, [queue.popleft() for _ in range(take)])
+                finally:
+                    lane.busy -= 1
+                if lane.workers < lane.size:
+                    self._staff(lane)  # latency rose: more in flight to hold the rate
         finally:
             lane.workers -= 1
 
@@ -253,10 +265,12 @@ class Dispatcher:
         retries = max(0, int(config.retries))
         attempt = 1
         while True:
+            sent_at = self._clock()
             if lane.batch == 1:
                 receipts: Sequence[Receipt] = (await send_one(entries[0].job, attempt),)
             else:
                 receipts = await send_batch([entry.job for entry in entries], attempt)
+            lane.observe(self._clock() - sent_at)
             settled: list[Verdict] = []
             again: list[Verdict] = []
             for entry, receipt in zip(entries, receipts, strict=True):

@@ -3,16 +3,24 @@ and what one receipt means for its delivery."""
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from notify.channels.settings import AUTO_CEILING, UNPACED_CONCURRENCY
 from notify.config.model import ChannelConfig
 from notify.delivery.jobs import Job, Outcome
 from notify.delivery.ratelimit import RateLimiter
 
 Sleep = Callable[[float], Awaitable[object]]
+
+# Before any answer: a guess (100 ms) that starts a fast channel near its need; the lane then
+# follows what it measures (one request in five moves the average: fast, but not jumpy).
+_FIRST_GUESS = 0.1
+_EWMA_WEIGHT = 0.2
+_HEADROOM = 1.5  # latency varies request to request: 50 % more in flight than the average needs
 
 
 @dataclass(eq=False, slots=True)
@@ -27,14 +35,42 @@ class Entry:
 
 
 class Lane:
-    """One channel's queue, workers and limiter, shared by all its jobs in the run."""
+    """One channel's queue, workers and limiter, shared by all its jobs in the run.
+
+    `size` is how many workers (so requests in flight) the lane runs. An explicit `concurrency`
+    caps it; `auto` (the default) sizes it so the channel's `rate_limit` is what binds: by
+    Little's law, rate x the request latency seen so far (an EWMA, so it follows the provider
+    as it slows down or speeds up), with headroom, within AUTO_CEILING. A channel without a
+    rate is not sized by it: UNPACED_CONCURRENCY, or its explicit number.
+    """
 
     def __init__(self, config: ChannelConfig, clock: Callable[[], float], sleep: Sleep) -> None:
-        self.size = max(1, int(config.concurrency))
+        cap = config.concurrency
+        rate = config.rate_limit
         self.queue: deque[Entry] = deque()
         self.workers = 0
-        self.limiter = RateLimiter(config.rate_limit, clock=clock, sleep=sleep)
+        self.busy = 0  # workers in the middle of a job (the others are about to take one)
+        self.limiter = RateLimiter(rate, clock=clock, sleep=sleep)
         self.batch = max(1, int(config.adapter.batch_size()))  # jobs one request carries
+        self._per_second = rate.per_second if rate is not None else None
+        self._ceiling = max(1, int(cap)) if cap is not None else AUTO_CEILING
+        self._latency = _FIRST_GUESS
+        if self._per_second is None:
+            self.size = max(1, int(cap)) if cap is not None else UNPACED_CONCURRENCY
+        else:
+            self.size = self._sized()
+
+    def observe(self, seconds: float) -> None:
+        """One request took `seconds`: follow the latency, and resize a paced lane to it."""
+        if self._per_second is None:
+            return
+        self._latency += _EWMA_WEIGHT * (seconds - self._latency)
+        self.size = self._sized()
+
+    def _sized(self) -> int:
+        assert self._per_second is not None
+        wanted = math.ceil(self._per_second * self._latency * _HEADROOM) + 1
+        return max(1, min(wanted, self._ceiling))  # 2 at least: ceil(>0) + 1
 
 
 @dataclass(slots=True)

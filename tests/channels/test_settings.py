@@ -81,6 +81,6 @@ def test_an_adapter_built_from_a_plain_dict_reads_typed_settings_with_defaults()
 
     assert isinstance(sms.settings, Settings)
     assert (sms.settings.max_segments, sms.settings.provider, sms.timeout) == (4, "twilio", 15.0)
-    assert (sms.settings.concurrency, sms.settings.skip_invalid) == (4, False)
+    assert (sms.settings.concurrency, sms.settings.skip_invalid) == ("auto", False)
     assert (email.settings.port, email.settings.security) == (587, "starttls")
     assert sms.settings.base_url is None and sms.base_url == "https://api.twilio.com"

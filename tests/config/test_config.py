@@ -246,7 +246,7 @@ def test_the_contract_sample_loads_typed_with_defaults(tmp_path: Path) -> None:
     assert (slack.type, slack.line, slack.source) == ("slack", 9, "built-in")
     assert isinstance(slack.adapter, FakeSlack)
     assert slack.adapter.settings["token"] == ENV["SLACK_BOT_TOKEN"]
-    assert (slack.enabled, slack.concurrency, slack.timeout, slack.retries) == (True, 4, 15.0, 3)
+    assert (slack.enabled, slack.concurrency, slack.timeout, slack.retries) == (True, None, 15.0, 3)
     assert slack.adapter.settings["base_url"] is None
     assert slack.adapter.base_url == "https://slack.com/api"
 
@@ -274,7 +274,7 @@ def test_each_channel_reads_frozen_settings_typed_by_its_declared_fields(tmp_pat
     assert isinstance(email.settings, Settings)
     assert email.settings.port == 2525  # text from the environment, made a number once
     assert email.settings.timeout == 5.0 and isinstance(email.settings.timeout, float)
-    assert (email.settings.concurrency, email.settings.security) == (4, "starttls")  # defaults
+    assert (email.settings.concurrency, email.settings.security) == ("auto", "starttls")  # defaults
     assert email.settings.from_ == email.settings["from"] == "Acme Status <status@acme.example>"
     with pytest.raises(AttributeError, match="read-only"):
         email.settings.port = 25

@@ -46,14 +46,12 @@ def most_in_any_window(times: list[float], window: float) -> int:
     return max(sum(1 for u in times if t <= u < t + window - 1e-9) for t in times)
 
 
-async def test_fifty_per_second_takes_two_seconds_in_bursts_of_five() -> None:
+async def test_fifty_per_second_goes_out_evenly_twenty_ms_apart() -> None:
     fake = FakeTime()
     times = await grant_times(limiter("50/s", fake), fake, 100)
 
-    assert times[:5] == [0.0] * 5  # starts with a full burst
-    assert 1.8 <= times[-1] <= 2.0
-    assert most_in_any_window(times, 0.1) == 5
-    assert most_in_any_window(times, 1.0) <= 50  # never over the provider's own allowance
+    assert times == pytest.approx([k * 0.02 for k in range(100)])  # no burst, not even at first
+    assert most_in_any_window(times, 1.0) == 50  # exactly the provider's own allowance
 
 
 async def test_small_rates_are_paced_one_at_a_time_evenly() -> None:
@@ -63,14 +61,47 @@ async def test_small_rates_are_paced_one_at_a_time_evenly() -> None:
     assert times == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
 
 
-async def test_hourly_limit_allows_a_tenth_then_waits_for_the_window() -> None:
+async def test_hourly_limit_is_spread_over_the_hour() -> None:
     fake = FakeTime()
-    limit = limiter("1000/h", fake)
-    times = await grant_times(limit, fake, 101)
+    times = await grant_times(limiter("1000/h", fake), fake, 101)
 
-    assert times[:100] == [0.0] * 100
-    assert times[100] == pytest.approx(360.0)  # 100 of 1000 per 3600 s earned back
-    assert (limit.burst, limit.window) == (100, pytest.approx(360.0))
+    assert times[1] == pytest.approx(3.6)
+    assert times[100] == pytest.approx(360.0)
+
+
+class LateTime(FakeTime):
+    """A busy event loop: every sleep wakes `late` seconds after it was due."""
+
+    def __init__(self, late: float) -> None:
+        super().__init__()
+        self.late = late
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(seconds + self.late)
+
+
+async def test_late_wake_ups_are_caught_up_so_the_run_keeps_the_rate() -> None:
+    late = LateTime(0.003)  # 3 ms late on each of the 5 ms gaps of 200/s
+    limit = RateLimiter(RateLimit.parse("200/s"), clock=late.clock, sleep=late.sleep)
+
+    times = await grant_times(limit, late, 2000)
+
+    span = times[-1] - times[0]
+    assert 1999 / 200 <= span <= 1.02 * 2000 / 200  # the whole run holds the rate
+    assert all(t >= k / 200 for k, t in enumerate(times))  # never ahead of the timeline
+    assert most_in_any_window(times[:400], 1.0) <= 200  # never above it in any second
+
+
+async def test_after_a_stall_only_a_tenth_of_the_allowance_is_caught_up() -> None:
+    fake = FakeTime()
+    limit = limiter("100/s", fake)
+    await grant_times(limit, fake, 50)
+    fake.now += 2.0  # the loop was blocked for 2 s (or the queue was empty)
+
+    times = await grant_times(limit, fake, 30)
+
+    assert times[:10] == [times[0]] * 10  # the burst: 10 of the 100/s
+    assert times[10:] == pytest.approx([times[0] + k * 0.01 for k in range(1, 21)])
 
 
 async def test_pause_holds_the_channel_until_the_deadline() -> None:

@@ -30,6 +30,7 @@ from notify.channels.base import (
 )
 from notify.channels.email.headers import POLICY, EmailHeaders, header_line
 from notify.channels.http import failed, one_line
+from notify.channels.settings import max_in_flight
 
 if TYPE_CHECKING:
     import aiosmtplib
@@ -239,7 +240,7 @@ class SmtpProvider:
             timeout=settings.timeout,
         )
         self.server = f"{settings.host}:{settings.port}"
-        self.pool_size = settings.concurrency
+        self.pool_size = max_in_flight(settings.concurrency)  # opened as the dispatcher needs
         self.username, self.password = settings.username, settings.password
         self._pool: SmtpPool | None = None
         self._bodies: dict[Message, bytes] = {}  # compose_bytes' cache of MIME bodies
