@@ -78,6 +78,7 @@ async def callback_calls(
                 found.append(CallbackCall(caller, sid, started))
         url = _next(channel, page)
     ctx.store.set(CALLS_KEY, _forget_old(remembered))
+    found.reverse()  # Twilio lists the newest first: calls of the same second keep their order
     found.sort(key=lambda c: c.started_at)
     return found
 

@@ -51,13 +51,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "The status site: re-render every site channel's folder from the journal.",
     ),
     "journal": ("notify.cli.journal", "The journal as a whole: copy it to another backend."),
+    "callbacks": (
+        "notify.cli.callbacks",
+        "The callers who asked the support line for a call-back.",
+    ),
     "demo": (
         "notify.cli.demo",
         "Send a sample incident through every adapter into an in-process sandbox.",
     ),
     "tick": (
         "notify.cli.tick",
-        "Do what is due now (reminders, maintenance start/end, feedback), once; for cron.",
+        "Do what is due now (reminders, maintenance, feedback, call-backs), once; for cron.",
     ),
 }
 
