@@ -1,7 +1,7 @@
 """Template filters for times and durations, in the configured timezone, in plain English.
 
 The `spoken_*` filters say the same in words for a voice (the support line's `voice` block):
-"two thirty p.m. UTC", "Monday, December seventh", "two hours and ten minutes".
+"two thirty p.m. UTC", "Monday, December seventh", "two hours and ten minutes", "A, B and C".
 
 Names are locale-independent on purpose (no strftime %a/%b): the output must not change with the
 machine's locale, since a message is composed once and sent to everyone.
@@ -10,7 +10,7 @@ machine's locale, since a message is composed once and sent to everyone.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -237,7 +237,17 @@ def _spoken_filters(
         """ "forty five minutes", "two hours and ten minutes"; or `start | spoken_duration(end)`."""
         return duration_words(_elapsed(value, end, "spoken_duration"))
 
+    def spoken_list(value: Any) -> str:
+        """ "Payments API, Checkout and Dashboard": a list as said aloud (text passes through)."""
+        if isinstance(value, str) or not isinstance(value, Iterable):
+            return str(value)
+        items = [str(item) for item in value if item not in (None, "")]
+        if len(items) < 2:
+            return "".join(items)
+        return ", ".join(items[:-1]) + " and " + items[-1]
+
     return {
+        "spoken_list": spoken_list,
         "spoken_time": spoken_time,
         "spoken_date": spoken_date,
         "spoken_datetime": spoken_datetime,

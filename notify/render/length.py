@@ -27,14 +27,15 @@ _SMS_PART = {"GSM-7": 153, "UCS-2": 67}  # 6-byte user data header per part
 
 # A spoken script (the support line) is measured in seconds, as a caller hears it. Text-to-speech
 # voices (Amazon Polly, Twilio's <Say>) read at about 150 words a minute, the pace of a calm
-# newsreader: 2.5 words a second. Each sentence end adds a short pause (~0.3 s) and each paragraph
-# a longer one (~0.5 s). Numbers count as the words said ("2026" is four). A minute is as long as
-# a caller waits before being put through; past it they hang up or stop listening.
+# newsreader: 2.5 words a second. Each sentence end adds a short pause (~0.3 s); between paragraphs
+# (the script's lines) the support line's TwiML pauses one second (<Pause length="1"/>). Numbers
+# count as the words said ("2026" is four). A minute is about as long as a caller listens before
+# hanging up or pressing keys; with several incidents open the line reads each one's script.
 SPEECH_LIMIT_SECONDS = 60
 SPEECH_UNIT = "seconds of speech"
 WORDS_PER_SECOND = 2.5
 SENTENCE_PAUSE_SECONDS = 0.3
-PARAGRAPH_PAUSE_SECONDS = 0.5
+PARAGRAPH_PAUSE_SECONDS = 1.0
 _SENTENCE_END = re.compile(r"[.!?…]+(?=[\s\"'”’)]|$)")
 _CLOCK_HALF = re.compile(r"\b([ap])\.m\.", re.IGNORECASE)  # "p.m." ends no sentence
 
@@ -112,14 +113,14 @@ def utf16_length(text: str, limit: int) -> Length:
 
 def speech_length(text: str, limit: int = SPEECH_LIMIT_SECONDS) -> Length:
     """Seconds a text-to-speech voice takes to read `text` (rounded up): words at 2.5 a second,
-    plus a pause at each sentence end and each paragraph (one line of a spoken script)."""
+    plus a pause at each sentence end and between paragraphs (the lines of a spoken script)."""
     words = spoken_word_count(text)
     sentences = len(_SENTENCE_END.findall(_CLOCK_HALF.sub(r"\1m", text)))
     paragraphs = sum(1 for line in text.splitlines() if line.strip())
     seconds = (
         words / WORDS_PER_SECOND
         + sentences * SENTENCE_PAUSE_SECONDS
-        + paragraphs * PARAGRAPH_PAUSE_SECONDS
+        + max(paragraphs - 1, 0) * PARAGRAPH_PAUSE_SECONDS
     )
     detail = {"words": words}
     return Length(value=math.ceil(round(seconds, 6)), limit=limit, unit=SPEECH_UNIT, detail=detail)
