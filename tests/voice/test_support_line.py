@@ -19,7 +19,9 @@ def open_incident(ws: VoiceWorkspace) -> None:
     assert result.code == 0, result.output
 
 
-def test_the_number_plays_each_update_and_gets_its_own_url_back(voice_workspace: VoiceWorkspace) -> None:
+def test_the_number_plays_each_update_and_gets_its_own_url_back(
+    voice_workspace: VoiceWorkspace,
+) -> None:
     ws = voice_workspace
     assert ws.number()["voice_url"] == ORIGINAL_URL
     open_incident(ws)
@@ -55,7 +57,9 @@ def test_the_script_is_twiml_a_static_host_can_serve(voice_workspace: VoiceWorks
     assert ("dial", AGENTS) in [(line.kind, line.text) for line in transcript.lines]
 
 
-def test_callers_who_press_1_get_the_resolved_update_by_text_once(voice_workspace: VoiceWorkspace) -> None:
+def test_callers_who_press_1_get_the_resolved_update_by_text_once(
+    voice_workspace: VoiceWorkspace,
+) -> None:
     ws = voice_workspace
     open_incident(ws)
     ws.call("+14155550101", press="1")
@@ -83,7 +87,9 @@ def test_callers_who_press_1_get_the_resolved_update_by_text_once(voice_workspac
     ]
 
 
-def test_re_running_resolved_with_its_key_texts_nobody_again(voice_workspace: VoiceWorkspace) -> None:
+def test_re_running_resolved_with_its_key_texts_nobody_again(
+    voice_workspace: VoiceWorkspace,
+) -> None:
     ws = voice_workspace
     open_incident(ws)
     ws.call("+14155550101", press="1")
