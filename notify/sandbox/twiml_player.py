@@ -157,6 +157,7 @@ class _Player:
             response = await self.client.request(method, signed_url, data=data, headers=headers)
         except httpx.HTTPError as exc:
             self._record(url, method, params, None, started)
+            self.transcript.add("fetch", f"{method} {url} → no answer")
             raise _ApplicationError(11205, f"HTTP connection failure: {exc!r}") from exc
         self._record(url, method, params, response, started)
         self.transcript.add("fetch", f"{method} {url} → {response.status_code}")
