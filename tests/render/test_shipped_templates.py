@@ -41,6 +41,7 @@ CHANNELS = {  # type -> (part, format), as the adapters declare them
     "webhook": ("body", "webhook"),
     "site": ("body", "html"),  # its own `site` block: the status site's entry
     "statuspage": ("body", "webhook"),  # its own `statuspage` block
+    "voice": ("short", "voice"),  # its own `voice` block: what the support line says
 }
 TITLE = "Payments API errors"
 MESSAGE = (
