@@ -51,6 +51,7 @@ STEPS = [
 ]
 
 DEMO_TITLE = "Checkout errors"
+DEMO_CALLER = "+14155550123"  # a customer who calls the support line and asks for a call-back
 DEMO_COMPONENTS = [  # as the sandbox's Statuspage page has them
     {"name": "Website"},
     {"name": "Checkout", "description": "Cart and payment pages"},
@@ -63,7 +64,7 @@ def demo_config_text(sb: Sandbox, *, journal: str | None = None, website: bool =
     """The demo's channels.yaml: one channel of every messaging type, pointed at `sb`; with
     `website` (the demo itself) also the status site and Statuspage, and the components they
     list. (Tests edit the messaging config by line, so those lines stay where they are.)"""
-    from notify.sandbox.config import channel, config_text
+    from notify.sandbox.config import channel, config_text, voice_channel
 
     channels = {
         "status-email": channel(
@@ -95,7 +96,8 @@ def demo_config_text(sb: Sandbox, *, journal: str | None = None, website: bool =
         return config_text(channels, timezone="UTC", journal=journal, groups=groups)
     channels["status-site"] = channel("site", sb)
     channels["status-page"] = channel("statuspage", sb)
-    groups["public"] += ["status-site", "status-page"]
+    channels["support-line"] = voice_channel(sb, site="status-site", callback_sms="customers-sms")
+    groups["public"] += ["status-site", "status-page", "support-line"]
     return config_text(
         channels, timezone="UTC", journal=journal, components=DEMO_COMPONENTS, groups=groups
     )
@@ -149,6 +151,7 @@ def _run(
         f"{len(config.channels)} channels, three updates."
     )
     incident_id: str | None = None
+    call: dict[str, Any] = {}
     documents = []
     failed = False
     for template, message, variables, next_update in STEPS:
@@ -174,12 +177,18 @@ def _run(
             if o.status != DeliveryStatus.SENT:
                 line = escape(f"  {o.channel} → {o.recipient}: {o.status}: {o.error}")
                 out.note(f"[red]{line}[/]")
-        if template == "identified" and _pausing(options):
-            _wait(out, pages, "while the incident is open: the banner shows it", "to resolve it")
+        if template == "identified":
+            call = _call_the_support_line(out, sb, config)
+            if _pausing(options):
+                _wait(
+                    out, pages, "while the incident is open: the banner shows it", "to resolve it"
+                )
     if options.json:
-        out.json({"updates": documents, "received": received_summary(sb), "site": pages})
+        received = received_summary(sb)
+        out.json({"updates": documents, "received": received, "site": pages, "support_line": call})
     else:
         show_received(out, sb)
+        _show_call_back(out, sb, call)
         if keep:
             out.note(
                 f"the demo's config and journal are in {folder}: try "
@@ -191,6 +200,40 @@ def _run(
             where = f" (its files are in {folder / 'site'})" if keep else ""
             _show_pages(out, pages, f"the demo's status site was served while it ran{where}")
     return int(ExitCode.DELIVERY_FAILED if failed else ExitCode.OK)
+
+
+def _call_the_support_line(out: Output, sb: Sandbox, config: Any) -> dict[str, Any]:
+    """A customer calls the support line, hears the update and presses 1 for a text."""
+    from rich.markup import escape
+
+    line = config.channels.get("support-line")
+    if line is None:
+        return {}
+    transcript = sb.call(line.adapter.target(), caller=DEMO_CALLER, press="1")
+    said = transcript.said()
+    out.note(
+        f"a customer ({DEMO_CALLER}) called the support line {escape(line.adapter.target())}, "
+        "heard the update and pressed 1 for a text when it is fixed:"
+    )
+    for sentence in said[:-1]:
+        out.note(f"  [dim]“{escape(sentence)}”[/]")
+    return dict(transcript.to_json())
+
+
+def _show_call_back(out: Output, sb: Sandbox, call: dict[str, Any]) -> None:
+    """The text the caller who pressed 1 got when the incident was resolved."""
+    from rich.markup import escape
+
+    if not call:
+        return
+    texts = [p for p in sb.posts("twilio") if p.get("to") == DEMO_CALLER]
+    if texts:
+        out.note(
+            f"the caller who asked for a call-back got the resolved update by text: "
+            f"[dim]{escape(str(texts[-1].get('body', '')))}[/]"
+        )
+    else:
+        out.note(f"[red]the caller {DEMO_CALLER} who asked for a call-back got no text[/]")
 
 
 def _show_command(folder: Path, options: GlobalOptions, incident_id: str | None) -> str:

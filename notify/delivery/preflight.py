@@ -347,7 +347,12 @@ def _fit(
         return cut, adapter.measure(cut), True
     problems.append(
         f"channel {channel.name!r} ({adapter.spec.type}): the message is {length.describe()}, "
-        f"over the limit. Shorten the template's `{adapter.spec.part}` block or --message, "
+        f"over the limit. Shorten the template's `{_block_of(adapter.spec)}` block or --message, "
         f"or set `overflow: truncate` on the channel"
     )
     return message, length, False
+
+
+def _block_of(spec: Any) -> str:
+    """The template block a channel type reads: its own (`voice`) where templates have one."""
+    return "voice" if spec.format == "voice" else str(spec.part)
