@@ -44,7 +44,8 @@ def test_reminders_through_the_cli_with_now_and_json(ws: Workspace) -> None:
     document = dry.json()
     assert [(a["kind"], a["status"]) for a in document["actions"]] == [("reminder", "planned")]
     assert [n["kind"] for n in document["next"]] == ["overdue"]
-    assert set(document) == {"now", "actions", "next"}
+    assert set(document) == {"now", "actions", "next", "callbacks", "callback_errors"}
+    assert document["callbacks"] == [] and document["callback_errors"] == []  # no support line
     first = ws.run("tick", "--now", at(start + timedelta(minutes=26)), "--json")
     assert first.code == 0, first.stderr
     action = first.json()["actions"][0]
