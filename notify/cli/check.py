@@ -170,7 +170,7 @@ def _support_line_findings(config: Config, journal: Journal | None) -> list[dict
         elif on_line:
             detail = f"{number} plays the script of open incident(s) {', '.join(on_line)}"
         else:
-            detail = f"{number} keeps its own voice URL (no incident on the line)"
+            detail = f"{number}: no incident on the line"
         findings.append(
             {"check": f"support line: {channel.name}", "ok": not closed, "detail": detail}
         )

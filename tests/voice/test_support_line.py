@@ -158,3 +158,20 @@ def test_preview_shows_the_spoken_script_and_its_length(voice_workspace: VoiceWo
     assert result.code == 0, result.output
     assert "support-line · voice" in result.output
     assert "seconds of speech" in result.output
+
+
+def test_check_online_finds_the_number_and_says_what_it_plays(
+    voice_workspace: VoiceWorkspace,
+) -> None:
+    ws = voice_workspace
+    result = ws.run("check", "--online")
+    assert result.code == 0, result.output
+    assert "+15005550006 is a number of this account; it keeps its own voice URL" in result.output
+    open_incident(ws)
+    result = ws.run("check", "--online")
+    assert "plays the script of open incident(s) db-outage" in result.output
+
+    ws.write(number="+15005550099")  # not a number of this account
+    result = ws.run("check", "--online")
+    assert result.code == 2
+    assert "+15005550099 is not a number of this Twilio account" in result.output
