@@ -59,22 +59,38 @@ _HINTS: dict[int, str] = {
 }
 
 
+# The Twilio account, the same for every type that talks to it (SMS, the support line).
+TWILIO_ACCOUNT_FIELDS = (
+    Field(
+        "account_sid",
+        required=True,
+        help="the Twilio Account SID (AC + 32 hex), from the console's dashboard",
+    ),
+    Field(
+        "auth_token",
+        required=True,
+        secret=True,
+        help="the Twilio auth token, e.g. ${TWILIO_AUTH_TOKEN}",
+    ),
+)
+
+
+def account_sid_problem(sid: str) -> tuple[str, str] | None:
+    """The `account_sid` problem of a value that is no Twilio Account SID, else None."""
+    if _ACCOUNT_SID.match(sid):
+        return None
+    return (
+        "account_sid",
+        "is not a Twilio Account SID: copy it from the console (AC followed by 32 hex digits)",
+    )
+
+
 class SmsChannel(HttpChannel):
     spec = ChannelSpec(
         type="sms",
         fields=(
             Field("provider", default="twilio", choices=("twilio",), help="the SMS provider"),
-            Field(
-                "account_sid",
-                required=True,
-                help="the Twilio Account SID (AC + 32 hex), from the console's dashboard",
-            ),
-            Field(
-                "auth_token",
-                required=True,
-                secret=True,
-                help="the Twilio auth token, e.g. ${TWILIO_AUTH_TOKEN}",
-            ),
+            *TWILIO_ACCOUNT_FIELDS,
             Field("from", help="the sending number in E.164 (+15005550006) or a sender ID"),
             Field(
                 "messaging_service_sid",
@@ -112,15 +128,8 @@ class SmsChannel(HttpChannel):
         return (self._sid, self.settings.auth_token or "")
 
     def validate(self) -> list[tuple[str, str]]:
-        problems: list[tuple[str, str]] = []
-        if not _ACCOUNT_SID.match(self._sid):
-            problems.append(
-                (
-                    "account_sid",
-                    "is not a Twilio Account SID: copy it from the console "
-                    "(AC followed by 32 hex digits)",
-                )
-            )
+        problem = account_sid_problem(self._sid)
+        problems: list[tuple[str, str]] = [problem] if problem else []
         service = self.settings.messaging_service_sid
         if bool(self.settings.from_) == bool(service):
             problems.append(

@@ -32,9 +32,9 @@ from notify.channels.base import (
     ThreadRef,
 )
 from notify.channels.http import Answer, HttpChannel, Request, failed, label, one_line
+from notify.channels.sms import TWILIO_ACCOUNT_FIELDS, account_sid_problem
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _API = "2010-04-01"
 CLOSING_STATUSES = frozenset({"resolved", "completed"})
 LINE_KEY = "line"  # the channel's session entry holding the line's state
@@ -47,17 +47,7 @@ class VoiceChannel(HttpChannel):
         type="voice",
         fields=(
             Field("provider", default="twilio", choices=("twilio",), help="the voice provider"),
-            Field(
-                "account_sid",
-                required=True,
-                help="the Twilio Account SID (AC + 32 hex), from the console's dashboard",
-            ),
-            Field(
-                "auth_token",
-                required=True,
-                secret=True,
-                help="the Twilio auth token, e.g. ${TWILIO_AUTH_TOKEN}",
-            ),
+            *TWILIO_ACCOUNT_FIELDS,
             Field(
                 "number",
                 required=True,
@@ -122,12 +112,8 @@ class VoiceChannel(HttpChannel):
         return str(self.settings.number)
 
     def validate(self) -> list[tuple[str, str]]:
-        problems: list[tuple[str, str]] = []
-        if not _ACCOUNT_SID.match(self._sid):
-            problems.append(
-                ("account_sid", "is not a Twilio Account SID: copy it from the console "
-                 "(AC followed by 32 hex digits)")
-            )  # fmt: skip
+        problem = account_sid_problem(self._sid)
+        problems: list[tuple[str, str]] = [problem] if problem else []
         number = str(self.settings.number or "")
         if not E164.match(number):
             problems.append(

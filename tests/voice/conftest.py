@@ -3,7 +3,6 @@ call-backs and a `voice` channel on the sandbox's Twilio number, for the support
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,29 +12,19 @@ import pytest
 from notify.journal import open_journal
 from notify.journal.base import CallbackRequest, Delivery
 from notify.sandbox.config import channel, config_text
-from tests.conftest import CliResult, invoke
+from tests.conftest import CliResult, Workspace
 
 LINE = "+15005550006"  # the sandbox account's number
 AGENTS = "+15005550010"  # where callers are put through
 ORIGINAL_URL = "https://demo.twilio.com/welcome/voice/"  # the number's voice URL before notify
 
 
-@dataclass
-class VoiceWorkspace:
-    path: Path
-    sandbox: Any
-
-    @property
-    def config(self) -> Path:
-        return self.path / "channels.yaml"
+class VoiceWorkspace(Workspace):
+    """A workspace (tests.conftest) whose config has the support line and what it names."""
 
     @property
     def site(self) -> Path:
         return self.path / "site"
-
-    @property
-    def journal(self) -> Path:
-        return self.path / ".notify" / "journal.db"
 
     def write(self, **changes: Any) -> None:
         """channels.yaml with the site, the SMS channel and the support line; `changes` replace
@@ -65,9 +54,6 @@ class VoiceWorkspace:
                 line[key] = value
         text = config_text(channels, timezone="UTC", journal=".notify/journal.db")
         self.config.write_text(text, encoding="utf-8")
-
-    def run(self, *args: str) -> CliResult:
-        return invoke(["--config", str(self.config), *args])
 
     def send(self, *args: str) -> CliResult:
         return self.run("send", *args, "--yes")

@@ -8,9 +8,17 @@ from typing import Any
 import pytest
 
 from notify.sandbox.config import channel
+from tests.conftest import CliResult
 from tests.voice.conftest import VoiceWorkspace
 
 LONG = " ".join(["Our engineers are still working through the backlog of queued jobs."] * 20)
+
+
+def send_a_long_script(ws: VoiceWorkspace) -> CliResult:
+    return ws.send(
+        "investigating", "--incident", "x", "--title", "X", "--message", LONG,
+        "--to", "support-line",
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -48,17 +56,7 @@ def test_a_site_that_twilio_cannot_reach_is_refused(voice_workspace: VoiceWorksp
 
 def test_a_script_too_long_to_listen_to_is_refused(voice_workspace: VoiceWorkspace) -> None:
     ws = voice_workspace
-    result = ws.send(
-        "investigating",
-        "--incident",
-        "x",
-        "--title",
-        "X",
-        "--message",
-        LONG,
-        "--to",
-        "support-line",
-    )  # fmt: skip
+    result = send_a_long_script(ws)
     assert result.code == 2, result.output
     assert "seconds of speech" in result.stderr and "overflow: truncate" in result.stderr
     assert ws.sandbox.requests("twilio") == []
@@ -67,17 +65,7 @@ def test_a_script_too_long_to_listen_to_is_refused(voice_workspace: VoiceWorkspa
 def test_a_long_script_is_cut_at_a_sentence_when_asked(voice_workspace: VoiceWorkspace) -> None:
     ws = voice_workspace
     ws.write(overflow="truncate")
-    result = ws.send(
-        "investigating",
-        "--incident",
-        "x",
-        "--title",
-        "X",
-        "--message",
-        LONG,
-        "--to",
-        "support-line",
-    )  # fmt: skip
+    result = send_a_long_script(ws)
     assert result.code == 0, result.output
     heard = ws.call("+14155550199")
     assert heard[0].endswith(".") and "…" not in heard[0]
