@@ -29,6 +29,34 @@ def totals(statuses: Iterable[str]) -> dict[str, int]:
     return {k.value: counts.get(k, 0) for k in TOTALS_ORDER}
 
 
+def fan_outs(checked: CheckedUpdate) -> list[dict[str, Any]]:
+    """Per channel, how long its fan-out is expected to take at its `rate_limit`: the requests
+    its deliveries make (a batching adapter carries many in one) over the rate. `seconds` is
+    None for a channel without a rate: as fast as the provider answers."""
+    counts: dict[str, int] = {}
+    configs: dict[str, Any] = {}
+    for r in checked.deliveries:
+        configs.setdefault(r.channel.name, r.channel)
+        if not r.skip_reason:
+            counts[r.channel.name] = counts.get(r.channel.name, 0) + 1
+    found = []
+    for name, config in configs.items():
+        count = counts.get(name, 0)
+        batch = max(1, int(config.adapter.batch_size()))
+        requests = -(-count // batch)
+        rate = config.rate_limit
+        found.append(
+            {
+                "channel": name,
+                "deliveries": count,
+                "requests": requests,
+                "rate_limit": rate.text if rate is not None else None,
+                "seconds": round(requests / rate.per_second, 3) if rate is not None else None,
+            }
+        )
+    return found
+
+
 def incident_json(checked: CheckedUpdate) -> dict[str, Any]:
     from notify.delivery import incident
 
@@ -67,6 +95,7 @@ def result_document(checked: CheckedUpdate, number: int, outcomes: list[Outcome]
         "deliveries": JsonRows(outcomes, outcome_json),
         "totals": totals(o.status for o in outcomes),
         "skipped_rows": [s.to_json() for s in checked.skipped_rows],
+        "fan_out": fan_outs(checked),  # added by issue 10: the expected time of each channel
     }
 
 
@@ -120,6 +149,7 @@ def plan_document(checked: CheckedUpdate, *, with_content: bool) -> dict[str, An
             for r in checked.deliveries
         ),
         "skipped_rows": [s.to_json() for s in checked.skipped_rows],
+        "fan_out": fan_outs(checked),  # added by issue 10: the expected time of each channel
     }
     if with_content and checked.fallbacks:
         doc["fallbacks"] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from notify.cli.documents import length_of, totals
+from notify.cli.documents import fan_outs, length_of, totals
 from notify.model import DeliveryStatus
 
 if TYPE_CHECKING:
@@ -47,9 +47,26 @@ def _state(checked: CheckedUpdate) -> str:
     return "new incident" if draft.is_new_incident else f"update {draft.number}"
 
 
+def duration_words(seconds: float | None) -> str:
+    """A fan-out's expected time, short: "<1 s", "10 s", "3 min 20 s", "2 h 5 min"; "" for none."""
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return "<1 s"
+    whole = round(seconds)
+    if whole < 120:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 120:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
 def plan_table(checked: CheckedUpdate) -> Any:
-    """One row per channel: how many deliveries, how long the message is, how many skipped.
-    Under --tag, per-recipient channels say how many of their recipients the tags selected."""
+    """One row per channel: how many deliveries, how long the message is, how many skipped,
+    and how long its fan-out takes at its rate_limit (blank without one). Under --tag,
+    per-recipient channels say how many of their recipients the tags selected."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -59,15 +76,16 @@ def plan_table(checked: CheckedUpdate) -> Any:
     if tags:
         title += f"\nonly recipients tagged {' or '.join(tags)} (email, SMS)"
     table = Table(title=escape(title), title_justify="left", show_edge=False)
-    for col in ("channel", "type", "recipients", "length", "skipped"):
+    for col in ("channel", "type", "recipients", "length", "skipped", "time"):
         # On a narrow terminal the length's words wrap; names and counts stay whole.
         table.add_column(
             col,
-            justify="right" if col in ("recipients", "skipped") else "left",
+            justify="right" if col in ("recipients", "skipped", "time") else "left",
             no_wrap=col != "length",
             overflow="fold",
         )
     by_channel = _by_channel(checked)
+    times = {f["channel"]: duration_words(f["seconds"]) for f in fan_outs(checked)}
     for name in checked.tagged:  # channels the tags left with nobody still get a row
         by_channel.setdefault(name, [])
     for name, rows in by_channel.items():
@@ -89,6 +107,7 @@ def plan_table(checked: CheckedUpdate) -> Any:
             count,
             length,
             f"{skipped:,}" if skipped else "",
+            times.get(name, ""),
         )
     return table
 
