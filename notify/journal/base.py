@@ -26,6 +26,16 @@ SKIPPED = DeliveryStatus.SKIPPED
 ALL_STATUSES = frozenset(DeliveryStatus)  # what a delivery row may hold (the schema checks it too)
 FINAL_STATUSES = frozenset({SENT, SKIPPED})
 RETRYABLE_STATUSES = frozenset({PENDING, FAILED, IN_FLIGHT})
+# Every table a journal holds, those that refer to others first (the order rows are removed in).
+TABLES = (
+    "deliveries",
+    "updates",
+    "incidents",
+    "kv",
+    "suppressions",
+    "scheduled_actions",
+    "callbacks",
+)
 
 
 @dataclass

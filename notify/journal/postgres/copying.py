@@ -12,20 +12,11 @@ from typing import Any
 import psycopg
 
 from notify.errors import JournalError, Location
-from notify.journal.base import JournalContents, ScheduledAction
+from notify.journal.base import TABLES, JournalContents, ScheduledAction
 from notify.journal.postgres import rows as records
 from notify.journal.postgres.callbacks import export_callbacks, import_callbacks
 
 Connection = psycopg.Connection[Any]
-TABLES = (
-    "deliveries",
-    "updates",
-    "incidents",
-    "kv",
-    "suppressions",
-    "scheduled_actions",
-    "callbacks",
-)
 ACTION_COLUMNS = ScheduledAction.__slots__
 
 

@@ -9,20 +9,11 @@ import json
 import sqlite3
 
 from notify.errors import JournalError, Location
-from notify.journal.base import Delivery, Incident, JournalContents, ScheduledAction, Update
+from notify.journal.base import TABLES, Delivery, Incident, JournalContents, ScheduledAction, Update
 from notify.journal.sqlite.callbacks import export_callbacks, import_callbacks
 from notify.journal.sqlite.rows import dump, every, insert
 
 ACTION_COLUMNS = ScheduledAction.__slots__
-TABLES = (
-    "deliveries",
-    "updates",
-    "incidents",
-    "kv",
-    "suppressions",
-    "scheduled_actions",
-    "callbacks",
-)
 
 
 def is_empty(conn: sqlite3.Connection) -> bool:
