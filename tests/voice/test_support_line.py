@@ -3,6 +3,8 @@ number is pointed at the script and put back, and callers who press 1 get the fi
 
 from __future__ import annotations
 
+import pytest
+
 from tests.voice.conftest import AGENTS, LINE, ORIGINAL_URL, VoiceWorkspace
 
 
@@ -175,3 +177,22 @@ def test_check_online_finds_the_number_and_says_what_it_plays(
     result = ws.run("check", "--online")
     assert result.code == 2
     assert "+15005550099 is not a number of this Twilio account" in result.output
+
+
+def test_call_backs_are_read_across_pages_of_calls_and_events(
+    voice_workspace: VoiceWorkspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from notify.channels import voice_calls
+
+    monkeypatch.setattr(voice_calls, "PAGE_SIZE", 2)  # Twilio's pages, small: follow next_page_uri
+    ws = voice_workspace
+    open_incident(ws)
+    callers = [f"+1415555011{n}" for n in range(5)]
+    for caller in callers:
+        ws.call(caller, press="1")
+    result = ws.send("resolved", "--incident", "db-outage", "--message", "Fixed.")
+    assert result.code == 0, result.output
+    assert [c.caller for c in ws.callbacks("db-outage")] == callers
+    listed = [r for r in ws.sandbox.requests("twilio") if r.path.endswith("/Calls.json")]
+    assert len(listed) == 3  # 5 calls, 2 a page
+    assert all(r.query["PageSize"] == ["2"] for r in listed)
