@@ -3,8 +3,8 @@
 Adapters only turn a message into a request and an answer into a `Receipt`. Everything around
 that happens here, once for every channel type:
 
-- per channel, `concurrency` workers pull from one queue (memory stays flat for 100k jobs) and
-  share one `RateLimiter`;
+- per channel, workers pull from one queue and share one `RateLimiter`; how many is the lane's
+  (lanes.py): sized to the channel's rate and latency, capped by an explicit `concurrency`;
 - a delivery is claimed in the journal right before its first request, so a run killed early
   leaves untouched rows `pending` and only requests really in flight `unknown`;
 - 429, 5xx, timeouts and dropped connections are retried with jittered backoff, honouring the
@@ -80,7 +80,8 @@ class Dispatcher:
         self._max_retry_after = max_retry_after
         self._lanes: dict[str, Lane] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._by_id: dict[int, Entry] = {}
+        self._entries: list[Entry] = []
+        self._by_id: dict[int, Entry] | None = None  # made at the first fallback: see _known
         self._extra: list[Entry] = []
 
     async def run(self, jobs: Sequence[Job]) -> list[Outcome]:
@@ -89,10 +90,9 @@ class Dispatcher:
         Cancellation (Ctrl-C) cancels every request and propagates: rows in flight stay
         `unknown`, rows not reached stay `pending`, and nothing cancelled is written `failed`.
         """
-        self._by_id, self._extra = {}, []
-        entries = [Entry(job) for job in jobs]
+        self._by_id, self._extra = None, []
+        self._entries = entries = [Entry(job) for job in jobs]
         for entry in entries:
-            self._by_id.setdefault(entry.job.delivery_id, entry)
             self._submit(entry)
         try:
             await self._wait_all()
@@ -119,27 +119,20 @@ class Dispatcher:
 
     def _staff(self, lane: Lane) -> None:
         """As many workers as the lane's size says (it follows latency), while work is queued."""
-        # Workers not busy are about to take a job: more of them than queued jobs would idle.
-        while lane.workers < lane.size and len(lane.queue) > lane.workers - lane.busy:
+        while lane.understaffed():
             lane.workers += 1
             self._tasks.add(asyncio.create_task(self._work(lane)))
 
     async def _work(self, lane: Lane) -> None:
-        queue = lane.queue
         try:
             # A worker leaves when the lane shrank below the workers it has (latency fell).
-            while queue and lane.workers <= lane.size:
+            while lane.queue and lane.workers <= lane.size:
                 lane.busy += 1
                 try:
-                    if lane.batch == 1:
-                        await self._process(lane, [queue.popleft()])
-                    else:
-                        take = min(lane.batch, len(queue))
-                        await self._process(lane, [queue.popleft() for _ in range(take)])
+                    await self._process(lane, lane.take())
                 finally:
                     lane.busy -= 1
-                if lane.workers < lane.size:
-                    self._staff(lane)  # latency rose: more in flight to hold the rate
+                self._staff(lane)  # latency rose: more in flight to hold the rate
         finally:
             lane.workers -= 1
 
@@ -373,7 +366,8 @@ class Dispatcher:
                 continue
             if job.fallback_for is None:
                 job = dataclasses.replace(job, fallback_for=entry.job.delivery_id)
-            known = self._by_id.get(job.delivery_id)
+            by_id = self._known()
+            known = by_id.get(job.delivery_id)
             if known is not None:
                 # The fallback channel delivers this row anyway in this run (its own recipient):
                 # don't send it twice, let it rescue the failure when it goes out.
@@ -382,9 +376,17 @@ class Dispatcher:
                     self._rescue(known)
                 continue
             child = Entry(job, chain=chain, parents=[entry])
-            self._by_id[job.delivery_id] = child
+            by_id[job.delivery_id] = child
             self._extra.append(child)
             self._submit(child)
+
+    def _known(self) -> dict[int, Entry]:
+        """The run's deliveries by id, made at the first fallback (none: no 100,000-entry index)."""
+        if self._by_id is None:
+            self._by_id = {}
+            for entry in self._entries + self._extra:
+                self._by_id.setdefault(entry.job.delivery_id, entry)
+        return self._by_id
 
     def _rescue(self, entry: Entry) -> None:
         """`entry` went out: every failure it stands in for, up the fallback chain, is rescued."""

@@ -60,6 +60,17 @@ class Lane:
         else:
             self.size = self._sized()
 
+    def understaffed(self) -> bool:
+        """Room for one more worker, and a job for it? (Workers not busy are about to take one:
+        more of them than queued jobs would only idle.)"""
+        return self.workers < self.size and len(self.queue) > self.workers - self.busy
+
+    def take(self) -> list[Entry]:
+        """The jobs of the next request: one, or up to `batch`."""
+        if self.batch == 1:
+            return [self.queue.popleft()]
+        return [self.queue.popleft() for _ in range(min(self.batch, len(self.queue)))]
+
     def observe(self, seconds: float) -> None:
         """One request took `seconds`: follow the latency, and resize a paced lane to it."""
         if self._per_second is None:

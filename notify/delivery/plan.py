@@ -7,13 +7,12 @@ that calls for a fallback gets its rows here too, journaled before they are sent
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from notify.channels.base import DeliveryContext
 from notify.delivery.incident import incident_json, iso
-from notify.delivery.jobs import Job, Outcome, rescues
+from notify.delivery.jobs import Job, Outcome, delivery_key, rescues
 from notify.journal import JournalSessionStore
 from notify.journal.base import FINAL_STATUSES, PlannedDelivery
 from notify.model import DeliveryStatus, ThreadRef
@@ -27,11 +26,7 @@ if TYPE_CHECKING:
 
 _NO_THREAD = ThreadRef()  # an incident's first update threads under nothing: one shared value
 
-
-def delivery_key(update_key: str, channel: str, recipient: str) -> str:
-    """Stable per (update, channel, recipient): the base of provider idempotency keys."""
-    digest = hashlib.sha256(f"{update_key}\x00{channel}\x00{recipient}".encode()).hexdigest()
-    return digest[:32]
+__all__ = ["Plan", "delivery_key", "record_plan"]
 
 
 def record_plan(checked: CheckedUpdate, journal: Journal) -> tuple[Update, list[Delivery]]:
@@ -81,11 +76,28 @@ class Plan:
         self._incident = incident_json(checked.draft.incident)
         self._update = checked.draft.update_json()
         self._workspace = config.workspace()  # for adapters that publish pages (the site)
-        self._stores: dict[str, JournalSessionStore] = {}  # one per channel, not per delivery
-        self._by_target = {(r.channel.name, r.recipient.address): r for r in checked.deliveries}
-        for rendered_list in checked.fallbacks.values():
-            for r in rendered_list:
-                self._by_target.setdefault((r.channel.name, r.recipient.address), r)
+        self._contexts: dict[str, DeliveryContext] = {}  # one per channel, not per delivery
+        self._by_target: dict[tuple[str, str], RenderedDelivery] | None = None  # see _rendered
+
+    def _rendered(self, row: Delivery, index: int) -> RenderedDelivery | None:
+        """What preflight rendered for `row`, the `index`th row of the update. A new update's
+        rows are in the order preflight planned them: matched by position, no 100,000-entry
+        index. Rows out of that order (a re-run under a --key, fallbacks) are looked up."""
+        planned = self._checked.deliveries
+        if index < len(planned):
+            rendered = planned[index]
+            if rendered.channel.name == row.channel and rendered.recipient.address == row.recipient:
+                return rendered
+        return self._lookup(row.channel, row.recipient)
+
+    def _lookup(self, channel: str, recipient: str) -> RenderedDelivery | None:
+        if self._by_target is None:
+            checked = self._checked
+            self._by_target = {(r.channel.name, r.recipient.address): r for r in checked.deliveries}
+            for rendered_list in checked.fallbacks.values():
+                for r in rendered_list:
+                    self._by_target.setdefault((r.channel.name, r.recipient.address), r)
+        return self._by_target.get((channel, recipient))
 
     def jobs(self, rows: list[Delivery]) -> tuple[list[Job], list[Outcome]]:
         """(jobs for the rows still to send, outcomes of the rest: sent or skipped by an earlier
@@ -93,8 +105,8 @@ class Plan:
         jobs: list[Job] = []
         settled: list[Outcome] = []
         rescued = rescues(rows)
-        for row in rows:
-            rendered = self._by_target.get((row.channel, row.recipient))
+        for index, row in enumerate(rows):
+            rendered = self._rendered(row, index)
             if row.id in rescued:  # its fallback went out in its place: done, not resent
                 settled.append(
                     Outcome(
@@ -153,11 +165,12 @@ class Plan:
                 if not t.skip_reason
             ],
         )
-        return [
-            self._job(r, self._by_target[(r.channel, r.recipient)])
-            for r in new_rows
-            if r.status not in FINAL_STATUSES
-        ]
+        jobs = []
+        for r in new_rows:
+            rendered = self._lookup(r.channel, r.recipient)
+            if rendered is not None and r.status not in FINAL_STATUSES:
+                jobs.append(self._job(r, rendered))
+        return jobs
 
     def channels(self) -> Iterator[ChannelConfig]:
         """Every channel the plan may use, once each (their adapters are closed after the run)."""
@@ -175,19 +188,19 @@ class Plan:
             if self._first_update
             else self._journal.thread(self._checked.draft.incident.id, row.channel, row.recipient)
         )
-        store = self._stores.get(channel.name)
-        if store is None:
-            store = self._stores[channel.name] = JournalSessionStore(self._journal, channel.name)
-        ctx = DeliveryContext(
-            http=self._http,
-            store=store,
-            incident=self._incident,
-            update=self._update,
-            org=self._config.organization,
-            delivery_key=delivery_key(self._checked.key, channel.name, rendered.recipient.address),
-            journal=self._journal,
-            workspace=self._workspace,
-        )
+        ctx = self._contexts.get(channel.name)
+        if ctx is None:
+            store = JournalSessionStore(self._journal, channel.name)
+            ctx = self._contexts[channel.name] = DeliveryContext(
+                http=self._http,
+                store=store,
+                incident=self._incident,
+                update=self._update,
+                org=self._config.organization,
+                delivery_key="",  # each job's own, derived from update_key when it is sent
+                journal=self._journal,
+                workspace=self._workspace,
+            )
         return Job(
             delivery_id=row.id,
             channel=channel,
@@ -196,4 +209,5 @@ class Plan:
             thread=thread,
             ctx=ctx,
             fallback_for=row.fallback_for,
+            update_key=self._checked.key,
         )

@@ -7,7 +7,6 @@ may help; only cancellation (Ctrl-C) passes through.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from traceback import format_exception
 
@@ -23,9 +22,7 @@ _SAFETY_MARGIN = 5.0  # adapters apply `timeout` themselves; this catches one th
 
 async def send_one(job: Job, attempt: int) -> Receipt:
     """`job` sent by its channel's adapter (attempt 1, 2, ...)."""
-    ctx = job.ctx
-    if ctx.attempt != attempt:  # the planner's context says 1: copied only for a retry
-        ctx = dataclasses.replace(ctx, attempt=attempt)
+    ctx = job.context(attempt)
     config = job.channel
     try:
         # asyncio.timeout, unlike wait_for, runs the request in this task: no task per request.
@@ -45,8 +42,8 @@ async def send_one(job: Job, attempt: int) -> Receipt:
 async def send_batch(jobs: list[Job], attempt: int) -> list[Receipt]:
     """One request for `jobs` (one channel's); one receipt per job, whatever the adapter did."""
     config = jobs[0].channel
-    ctx = dataclasses.replace(jobs[0].ctx, attempt=attempt)
-    items = [BatchItem(j.message, j.recipient, j.thread, j.ctx.delivery_key) for j in jobs]
+    ctx = jobs[0].context(attempt)
+    items = [BatchItem(j.message, j.recipient, j.thread, j.key) for j in jobs]
     try:
         async with asyncio.timeout(config.timeout + _SAFETY_MARGIN):
             receipts = await config.adapter.send_batch(items, ctx)
