@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--send", action="store_true", help="also send every SMS to a sandbox")
     parser.add_argument("--rate", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, help="an explicit cap (default: auto)")
     parser.add_argument("--keep", type=Path, help="write the files here and leave them")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

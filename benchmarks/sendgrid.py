@@ -45,7 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, help="an explicit cap (default: auto)")
     parser.add_argument(
         "--to", choices=("csv", "yaml"), default="csv", help="an audience file, or a `to:` list"
     )
