@@ -1,9 +1,10 @@
 """`python -m notify` with another HTTP transport under the shared httpx client (benchmarks only).
 
-    python -m benchmarks._notify_with_transport sharded|aiohttp|httpx-pool NOTIFY-ARGS...
+    python -m benchmarks._notify_with_transport default|sharded|aiohttp|httpx-pool NOTIFY-ARGS...
 
-`sharded` is notify's own (notify.delivery.transport); `aiohttp` is httpx-aiohttp's
-AiohttpTransport (pip install httpx-aiohttp); `httpx-pool` is httpx's default single pool.
+`default` is what notify ships (shared_client()); `sharded` is its own httpx pools alone
+(notify.delivery.transport.ShardedTransport); `aiohttp` is httpx-aiohttp's AiohttpTransport
+alone (pip install httpx-aiohttp); `httpx-pool` is httpx's default single pool.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ def main() -> None:
             return httpx.AsyncClient(limits=limits)
 
         transport.shared_client = pooled
-    elif variant != "sharded":
+    elif variant == "sharded":
+
+        def sharded() -> httpx.AsyncClient:
+            return httpx.AsyncClient(transport=transport.ShardedTransport())
+
+        transport.shared_client = sharded
+    elif variant != "default":
         raise SystemExit(f"unknown transport {variant!r}")
     sys.argv = ["notify", *args]
     from notify.cli import main as notify_main

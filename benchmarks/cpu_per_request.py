@@ -4,8 +4,9 @@ At high rates one core is the limit, so CPU per request decides the fastest rate
 In one run, interleaved (a busy moment on the machine weighs on every option alike):
 
 - `notify send` of N SMS to the sandbox's Twilio (its own process, latency 0, no rate limit)
-  with httpx as notify ships it (many small pools), with httpx-aiohttp's transport under the
-  same httpx client (`pip install httpx-aiohttp`), and with httpx's one default pool. CPU per
+  with the transport notify ships (`default`), with httpx and notify's many small pools alone
+  (`sharded`), with httpx-aiohttp's transport alone under the same httpx client (`aiohttp`,
+  `pip install httpx-aiohttp`), and with httpx's one default pool (`httpx-pool`). CPU per
   request is (CPU of the send - CPU of the same command's dry run) / N: start-up, config and
   preflight taken out.
 - The journal's share: claim + finish of N rows one at a time (as the dispatcher writes them,
@@ -30,7 +31,7 @@ from pathlib import Path
 from benchmarks._common import SEND_ARGS, SandboxProcess
 from notify.sandbox.config import channel, config_text
 
-VARIANTS = ("sharded", "aiohttp", "httpx-pool")
+VARIANTS = ("default", "sharded", "aiohttp", "httpx-pool")
 
 
 def children_cpu() -> float:
@@ -69,13 +70,13 @@ def transports(count: int, runs: int) -> None:
                 per_request[variant].append((sent - dry) / count)
                 walls[variant].append(wall)
     print(f"notify send, {count:,} SMS, no rate limit, 32 in flight; {runs} run(s) each:")
-    base = statistics.median(per_request["sharded"])
+    base = statistics.median(per_request["sharded"])  # httpx as before issue 10
     for variant in variants:
         ms = statistics.median(per_request[variant])
         print(
             f"  {variant:<11} {ms * 1000:5.2f} ms CPU a request "
             f"({', '.join(f'{x * 1000:.2f}' for x in per_request[variant])}), "
-            f"{ms / base:4.2f}x notify's; {count / statistics.median(walls[variant]):5.0f} "
+            f"{ms / base:4.2f}x httpx's; {count / statistics.median(walls[variant]):5.0f} "
             "requests/s wall, start-up included"
         )
     if "aiohttp" not in variants:

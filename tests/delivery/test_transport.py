@@ -33,3 +33,45 @@ def test_proxy_settings_from_the_environment_are_honoured(monkeypatch: pytest.Mo
         assert "https://" in mounts
     finally:
         asyncio.run(client.aclose())
+
+
+def test_requests_move_to_the_aiohttp_transport_once_it_is_loaded(workspace) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("httpx_aiohttp")
+    from notify.delivery.transport import FastTransport
+
+    url = workspace.sandbox.base_url("slack") + "/auth.test"
+
+    async def run() -> tuple[bool, bool]:  # no token: Slack answers 200 with ok false
+        transport = FastTransport()
+        async with httpx.AsyncClient(transport=transport) as client:
+            first = await client.post(url)  # answered whichever transport carried it
+            await asyncio.wrap_future(transport._loaded)
+            responses = await asyncio.gather(*(client.post(url) for _ in range(20)))
+            moved = transport._fast is not None
+        assert first.status_code == 200
+        assert {r.status_code for r in responses} == {200}
+        assert len({r.json()["error"] for r in responses}) == 1  # Slack's answer, parsed alike
+        return moved, first.json() == responses[0].json()
+
+    assert asyncio.run(run()) == (True, True)
+    assert len(workspace.sandbox.requests("slack")) == 21
+
+
+def test_a_refused_connection_through_aiohttp_is_httpx_s_connect_error() -> None:
+    pytest.importorskip("httpx_aiohttp")
+    import socket
+
+    from notify.delivery.transport import FastTransport
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+
+    async def run() -> None:
+        transport = FastTransport()
+        await asyncio.wrap_future(transport._loaded)
+        async with httpx.AsyncClient(transport=transport) as client:
+            with pytest.raises(httpx.ConnectError):
+                await client.post(f"http://127.0.0.1:{port}/")
+
+    asyncio.run(run())
