@@ -170,17 +170,17 @@ class Dispatcher:
         """The jobs one request carries (one, or up to `lane.batch`): claim, send, settle."""
         if lane.batch == 1 and self._settled_earlier(entries[0]):
             return
-        await lane.limiter.acquire()  # one request, one slot, however many recipients
-        claimed, contested = self._claim(lane, entries)
-        if claimed:
-            await self._attempts(lane, claimed)
-        if contested:
-            await self._take_over(lane, contested)
+        async with lane.slot():  # one request, one slot, however many recipients
+            self._staff(lane)  # one more waiting at the limiter, if the lane wants it
+            claimed, contested = self._claim(lane, entries)
+            if claimed:
+                await self._attempts(lane, claimed)
+            if contested:
+                await self._take_over(lane, contested)
 
     def _settled_earlier(self, entry: Entry) -> bool:
-        """A lone delivery is looked at before it takes a rate-limit slot, so a --key re-run of
-        what went out costs none. (A batch reads only the rows it cannot claim: a read per row
-        would cost more than the batch's one slot.)"""
+        """A lone delivery is looked at before it takes a rate-limit slot: a --key re-run of what
+        went out costs none. (A batch reads only the rows it cannot claim.)"""
         row = self._journal.get_delivery(entry.job.delivery_id)
         if row is None or row.status not in FINAL_STATUSES:
             return False

@@ -3,9 +3,10 @@ and what one receipt means for its delivery."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,8 +41,11 @@ class Lane:
     `size` is how many workers (so requests in flight) the lane runs. An explicit `concurrency`
     caps it; `auto` (the default) sizes it so the channel's `rate_limit` is what binds: by
     Little's law, rate x the request latency seen so far (an EWMA, so it follows the provider
-    as it slows down or speeds up), with headroom, within AUTO_CEILING. A channel without a
-    rate is not sized by it: UNPACED_CONCURRENCY, or its explicit number.
+    as it slows down or speeds up), with headroom, within AUTO_CEILING. Latency is only seen
+    when answers come back, so a paced lane also keeps one worker waiting at the limiter beyond
+    those sending: when the provider slows down at once, one more request goes out at each slot
+    rather than the rate stalling for a round trip. A channel without a rate is not sized by it:
+    UNPACED_CONCURRENCY, or its explicit number.
     """
 
     def __init__(self, config: ChannelConfig, clock: Callable[[], float], sleep: Sleep) -> None:
@@ -50,15 +54,31 @@ class Lane:
         self.queue: deque[Entry] = deque()
         self.workers = 0
         self.busy = 0  # workers in the middle of a job (the others are about to take one)
+        self.sending = 0  # workers past the rate limiter: requests in flight (or backing off)
         self.limiter = RateLimiter(rate, clock=clock, sleep=sleep)
         self.batch = max(1, int(config.adapter.batch_size()))  # jobs one request carries
         self._per_second = rate.per_second if rate is not None else None
         self._ceiling = max(1, int(cap)) if cap is not None else AUTO_CEILING
         self._latency = _FIRST_GUESS
+        self._fixed = max(1, int(cap)) if cap is not None else UNPACED_CONCURRENCY
+        self._sized = self._by_latency()
+
+    @property
+    def size(self) -> int:
+        """How many workers the lane wants now."""
         if self._per_second is None:
-            self.size = max(1, int(cap)) if cap is not None else UNPACED_CONCURRENCY
-        else:
-            self.size = self._sized()
+            return self._fixed
+        return min(self._ceiling, max(self._sized, self.sending + 1))
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """One request's turn: paced by the limiter, counted as sending until it is settled."""
+        await self.limiter.acquire()
+        self.sending += 1
+        try:
+            yield
+        finally:
+            self.sending -= 1
 
     def understaffed(self) -> bool:
         """Room for one more worker, and a job for it? (Workers not busy are about to take one:
@@ -76,12 +96,12 @@ class Lane:
         if self._per_second is None:
             return
         self._latency += _EWMA_WEIGHT * (seconds - self._latency)
-        self.size = self._sized()
+        self._sized = self._by_latency()
 
-    def _sized(self) -> int:
-        assert self._per_second is not None
-        wanted = math.ceil(self._per_second * self._latency * _HEADROOM) + 1
-        return max(1, min(wanted, self._ceiling))  # 2 at least: ceil(>0) + 1
+    def _by_latency(self) -> int:
+        if self._per_second is None:
+            return self._fixed
+        return math.ceil(self._per_second * self._latency * _HEADROOM) + 1  # 2 at least
 
 
 @dataclass(slots=True)

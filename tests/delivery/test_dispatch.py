@@ -527,6 +527,54 @@ def test_rate_limit_holds_across_the_whole_fan_out() -> None:
     )
 
 
+def test_rate_limit_alone_keeps_enough_in_flight_to_hold_the_rate() -> None:
+    journal = FakeJournal()
+    sms = ScriptedChannel("customers-sms", latency=0.2)  # 100/s x 0.2 s: 20 in flight needed
+    recipients = [f"+1415555{i:04d}" for i in range(300)]
+
+    deliver(journal, jobs(journal, channel(sms, rate_limit="100/s"), *recipients))
+
+    sent_at = sorted(when for _, _, when in sms.calls)
+    assert sent_at[-1] - sent_at[0] == pytest.approx(299 / 100)  # evenly, at the rate: no lag
+    assert 20 <= sms.most_in_flight <= 64  # Little's law with headroom, under the ceiling
+
+
+def test_the_requests_in_flight_follow_the_provider_s_latency() -> None:
+    journal = FakeJournal()
+    slow = {f"+1415555{i:04d}": 0.5 for i in range(200, 400)}  # the provider slows down
+    sms = ScriptedChannel("customers-sms", latency=0.02, latencies=slow)
+    recipients = [f"+1415555{i:04d}" for i in range(400)]
+
+    deliver(journal, jobs(journal, channel(sms, rate_limit="100/s"), *recipients))
+
+    sent_at = sorted(when for _, _, when in sms.calls)
+    assert sent_at[-1] - sent_at[0] == pytest.approx(399 / 100, abs=0.05)  # the rate held
+    assert sms.most_in_flight >= 50  # 100/s x 0.5 s: grown from the handful 20 ms needed
+
+
+def test_an_explicit_concurrency_caps_auto() -> None:
+    journal = FakeJournal()
+    sms = ScriptedChannel("customers-sms", latency=0.2)
+    recipients = [f"+1415555{i:04d}" for i in range(60)]
+
+    deliver(journal, jobs(journal, channel(sms, rate_limit="100/s", concurrency=5), *recipients))
+
+    assert sms.most_in_flight == 5
+    sent_at = sorted(when for _, _, when in sms.calls)
+    assert sent_at[-1] - sent_at[0] >= (60 / 5 - 1) * 0.2 - 1e-9  # the cap, not the rate, bound
+
+
+def test_a_channel_without_a_rate_keeps_eight_in_flight() -> None:
+    journal = FakeJournal()
+    hooks = ScriptedChannel("status-webhook", latency=0.3)
+    recipients = [f"https://hooks.acme.example/{i}" for i in range(40)]
+
+    outcomes = deliver(journal, jobs(journal, channel(hooks), *recipients))
+
+    assert {o.status for o in outcomes} == {"sent"}
+    assert hooks.most_in_flight == 8
+
+
 def test_a_big_fan_out_runs_on_a_few_workers() -> None:
     journal = FakeJournal()
     email = ScriptedChannel("status-email", latency=0.001)
