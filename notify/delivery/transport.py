@@ -76,21 +76,23 @@ class ShardedTransport(httpx.AsyncBaseTransport):
 
 
 class FastTransport(httpx.AsyncBaseTransport):
-    """httpx-aiohttp's transport under the httpx client (about a third less CPU a request, which
-    is what bounds a fast fan-out on one core), once it is loaded; notify's pools until then.
+    """httpx-aiohttp's transport under the httpx client (about half the CPU a request, and one
+    core is what bounds a fast fan-out), once it is loaded; notify's pools until then.
 
-    Importing aiohttp takes ~140 ms, longer than everything else before a send's first request:
-    it is imported in a thread while the run starts (the event loop mostly waits on the rate
-    limiter meanwhile), and the requests move to it when it is ready.
+    Importing aiohttp takes ~140 ms of CPU. A run of a few requests (a tick, a handful of
+    channels) never pays it; a fan-out starts loading it in a thread after its first
+    LOAD_AFTER requests (so the first request is not slowed), and moves to it when it is ready.
     """
 
-    def __init__(self) -> None:
+    LOAD_AFTER = 50
+
+    def __init__(self, *, load_after: int = LOAD_AFTER) -> None:
         self._first = ShardedTransport()
         self._fast: httpx.AsyncBaseTransport | None = None
         self._loaded: concurrent.futures.Future[tuple[Any, ssl.SSLContext]] = (
             concurrent.futures.Future()
         )
-        threading.Thread(target=self._load, name="notify-load-aiohttp", daemon=True).start()
+        self._until_load = load_after
 
     def _load(self) -> None:
         try:
@@ -104,7 +106,10 @@ class FastTransport(httpx.AsyncBaseTransport):
         transport = self._fast
         if transport is None:
             transport = self._first
-            if self._loaded.done() and self._loaded.exception() is None:
+            self._until_load -= 1
+            if self._until_load == 0:
+                threading.Thread(target=self._load, name="notify-load-aiohttp", daemon=True).start()
+            elif self._loaded.done() and self._loaded.exception() is None:
                 module, tls = self._loaded.result()
                 limits = httpx.Limits(max_connections=128, max_keepalive_connections=128)
                 transport = self._fast = module.AiohttpTransport(verify=tls, limits=limits)
