@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from notify.sandbox.config import SandboxAddress
 
@@ -76,25 +76,37 @@ class Run:
 def run_notify(args: list[str], cwd: Path, *, profile: str | None = None) -> Run:
     """Run `python -m notify ARGS` and measure its wall time and peak memory (RSS).
 
-    With `profile`, the run is under cProfile, its stats written to that file (slower: for
-    finding where the time goes, not for the numbers)."""
+    The peak is that process's own (wait4), not the largest child so far: a sandbox of an
+    earlier run, gone by now, must not count. With `profile`, the run is under cProfile, its
+    stats written to that file (slower: for finding where the time goes, not for the numbers)."""
     env = {**os.environ, "HOME": str(cwd)}
     profiler = ["-m", "cProfile", "-o", str(Path(profile).resolve())] if profile else []
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.time()
     start = time.perf_counter()
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, *profiler, "-m", "notify", *args],
         cwd=cwd,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
+    read: dict[str, str] = {}
+
+    def drain(name: str, stream: IO[str]) -> None:
+        read[name] = stream.read()
+
+    readers = [
+        threading.Thread(target=drain, args=("out", proc.stdout)),
+        threading.Thread(target=drain, args=("err", proc.stderr)),
+    ]
+    for reader in readers:
+        reader.start()
+    _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    document = json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else {}
-    # ru_maxrss of children is the largest child so far; the sandbox runs as our child too but
-    # is still alive, so it is not counted until it exits.
-    return Run(
-        seconds, started, max(peak_kb, before) / 1024, proc.returncode, document, proc.stderr
-    )
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join()
+    stdout, stderr = read.get("out", ""), read.get("err", "")
+    document = json.loads(stdout) if stdout.strip().startswith("{") else {}
+    return Run(seconds, started, usage.ru_maxrss / 1024, proc.returncode, document, stderr)
