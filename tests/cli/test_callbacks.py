@@ -12,7 +12,6 @@ import csv
 import io
 import sqlite3
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from notify.exitcodes import ExitCode
 from notify.journal import Incident, PlannedDelivery, open_journal
 from notify.journal.base import CallbackRequest
 from notify.sandbox.config import channel, config_text, voice_channel
-from tests.conftest import CliResult, invoke
+from tests.conftest import Workspace, invoke
 
 INCIDENT = "2026-11-22-payments-api"
 QUIET = "2026-11-23-login-slow"
@@ -32,20 +31,8 @@ WAITING = "+14155550177"  # the resolved run was interrupted before texting them
 OLD_LINE_CALLER = "+14155550188"  # called a line removed from channels.yaml since
 
 
-@dataclass
-class SupportDesk:
-    path: Path
-
-    @property
-    def config(self) -> Path:
-        return self.path / "channels.yaml"
-
-    @property
-    def journal(self) -> Path:
-        return self.path / ".notify" / "journal.db"
-
-    def run(self, *args: str) -> CliResult:
-        return invoke(["--config", str(self.config), *args])
+class SupportDesk(Workspace):
+    """A workspace whose journal already holds call-backs (nothing is sent: no sandbox)."""
 
 
 @pytest.fixture
@@ -58,7 +45,7 @@ def desk(tmp_path: Path, sandbox: Any) -> SupportDesk:
     }
     text = config_text(channels, timezone="Europe/Paris", journal=".notify/journal.db")
     (tmp_path / "channels.yaml").write_text(text, encoding="utf-8")
-    return SupportDesk(tmp_path)
+    return SupportDesk(tmp_path, sandbox=None)
 
 
 def sms(recipient: str) -> PlannedDelivery:
