@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from notify.channels.base import (
@@ -33,6 +33,12 @@ from notify.channels.base import (
 )
 from notify.channels.http import Answer, HttpChannel, Request, failed, label, one_line
 from notify.channels.sms import TWILIO_ACCOUNT_FIELDS, account_sid_problem
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from notify.channels.site import SiteChannel
+    from notify.channels.voice_script import ScriptSettings
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _API = "2010-04-01"
@@ -97,7 +103,7 @@ class VoiceChannel(HttpChannel):
 
     def __init__(self, name: str, settings: Mapping[str, Any]) -> None:
         super().__init__(name, settings)
-        self.site: Any = None  # the SiteChannel that `site` names, linked by the config loader
+        self.site: SiteChannel | None = None  # the channel `site` names (the loader links it)
 
     # -- settings ------------------------------------------------------------------------------
 
@@ -105,7 +111,8 @@ class VoiceChannel(HttpChannel):
     def _sid(self) -> str:
         return self.settings.account_sid or ""
 
-    def _auth(self) -> tuple[str, str]:
+    def auth(self) -> tuple[str, str]:
+        """HTTP Basic credentials of the Twilio account."""
         return (self._sid, self.settings.auth_token or "")
 
     def target(self) -> str:
@@ -132,8 +139,10 @@ class VoiceChannel(HttpChannel):
         return problems
 
     def link(self, referenced: Mapping[str, Channel]) -> list[tuple[str, str]]:
+        from notify.channels.site import SiteChannel
+
         site = referenced.get("site")
-        self.site = site
+        self.site = site if isinstance(site, SiteChannel) else None
         url = str(site.settings.get("url") or "") if site is not None else ""
         if url and not _fetchable(url):
             return [
@@ -152,7 +161,7 @@ class VoiceChannel(HttpChannel):
 
         return speech_length(message.text)
 
-    def script_settings(self) -> Any:
+    def script_settings(self) -> ScriptSettings:
         from notify.channels.voice_script import ScriptSettings
 
         return ScriptSettings(
@@ -175,7 +184,8 @@ class VoiceChannel(HttpChannel):
     ) -> Receipt:
         from notify.channels.voice_script import is_script_url, script_url
 
-        if self.site is None:
+        site = self.site
+        if site is None:
             return failed(f"{label(self)}: its `site` channel is not configured")
         incident = str(ctx.incident.get("id") or "")
         status = str(message.status or ctx.update.get("status") or "")
@@ -187,7 +197,7 @@ class VoiceChannel(HttpChannel):
         else:
             since = (spoken.get(incident) or {}).get("since") or ctx.update.get("at")
             spoken[incident] = {"text": message.text, "since": str(since or "")}
-        problem = self._write_scripts(incident, message.text, spoken, closing)
+        problem = self._write_scripts(site.folder, incident, message.text, spoken, closing)
         if problem is not None:
             return problem
         number = await self.number(ctx, line)
@@ -215,7 +225,8 @@ class VoiceChannel(HttpChannel):
             answer = await self._update_number(ctx, number["sid"], target, method)
             if not answer.ok:
                 return self._refused(answer, "pointing the number at the call script")
-        ctx.store.set(LINE_KEY, line if spoken else {})
+        if not spoken:  # the number has its own URL back: nothing left to put back later
+            ctx.store.set(LINE_KEY, {})
         return self._receipt(number["sid"], target, closing)
 
     def _receipt(self, number_sid: str, target: str | None, closing: bool) -> Receipt:
@@ -223,7 +234,7 @@ class VoiceChannel(HttpChannel):
         return Receipt(ok=True, provider_message_id=number_sid, thread_data=data)
 
     def _write_scripts(
-        self, incident: str, text: str, spoken: Mapping[str, Any], closing: bool
+        self, folder: Path, incident: str, text: str, spoken: Mapping[str, Any], closing: bool
     ) -> Receipt | None:
         """Every open incident's script (each speaks about them all), this incident's (its
         last words, for calls already on their way to it), and callback.xml."""
@@ -253,11 +264,10 @@ class VoiceChannel(HttpChannel):
             )
         files[f"{SCRIPT_FOLDER}/{CALLBACK_FILE}"] = callback_script(settings)
         try:
-            write_scripts(self.site.folder, files)
+            write_scripts(folder, files)
         except OSError as exc:
             return failed(
-                f"{label(self)}: cannot write the call script into {self.site.folder}: "
-                f"{exc.strerror or exc}"
+                f"{label(self)}: cannot write the call script into {folder}: {exc.strerror or exc}"
             )
         return None
 
@@ -274,14 +284,14 @@ class VoiceChannel(HttpChannel):
         known = line.get("number_sid")
         if known:
             url = f"{self.account_url}/IncomingPhoneNumbers/{quote(str(known), safe='')}.json"
-            answer = await self.call(ctx, Request("GET", url, auth=self._auth()))
+            answer = await self.call(ctx, Request("GET", url, auth=self.auth()))
             if answer.ok and answer.fields.get("sid"):
                 return answer.fields
             if answer.status != 404:
                 return self._refused(answer, "reading the number")
         query = quote(str(self.settings.number), safe="")
         url = f"{self.account_url}/IncomingPhoneNumbers.json?PhoneNumber={query}"
-        answer = await self.call(ctx, Request("GET", url, auth=self._auth()))
+        answer = await self.call(ctx, Request("GET", url, auth=self.auth()))
         if not answer.ok:
             return self._refused(answer, "looking up the number")
         found = answer.fields.get("incoming_phone_numbers")
@@ -295,7 +305,7 @@ class VoiceChannel(HttpChannel):
     async def _update_number(self, ctx: DeliveryContext, sid: str, url: str, method: str) -> Answer:
         path = f"{self.account_url}/IncomingPhoneNumbers/{quote(sid, safe='')}.json"
         form = {"VoiceUrl": url, "VoiceMethod": method}
-        return await self.call(ctx, Request("POST", path, data=form, auth=self._auth()))
+        return await self.call(ctx, Request("POST", path, data=form, auth=self.auth()))
 
     def _refused(self, answer: Answer, doing: str) -> Receipt:
         data = answer.fields

@@ -102,7 +102,7 @@ async def _pressed_one(channel: VoiceChannel, ctx: DeliveryContext, call_sid: st
 async def _get(
     channel: VoiceChannel, ctx: DeliveryContext, url: str, doing: str
 ) -> Mapping[str, Any]:
-    answer = await channel.call(ctx, Request("GET", url, auth=channel._auth()))
+    answer = await channel.call(ctx, Request("GET", url, auth=channel.auth()))
     if not answer.ok:
         data = answer.fields
         words = one_line(data.get("message") or answer.snippet(), 200)

@@ -150,18 +150,15 @@ def run_check(options: GlobalOptions, *, online: bool) -> int:
 def _support_line_findings(config: Config, journal: Journal | None) -> list[dict[str, Any]]:
     """Each support line: which incidents' script its number plays. One still playing a
     resolved incident's script (a run that died before putting the number back) fails."""
-    from notify.delivery.callbacks import line_incidents, voice_channels
+    from notify.channels.voice import CLOSING_STATUSES
+    from notify.delivery.callbacks import line_incidents
 
     findings = []
-    for channel in voice_channels(config):
+    for channel in config.enabled_of_type("voice"):
         number = channel.adapter.target()
         on_line = line_incidents(journal, channel.name) if journal is not None else {}
-        closed = [
-            i
-            for i in on_line
-            if (found := journal.get_incident(i)) is not None  # type: ignore[union-attr]
-            and found.status in ("resolved", "completed")
-        ]
+        incidents = [journal.get_incident(i) for i in on_line] if journal is not None else []
+        closed = [i.id for i in incidents if i is not None and i.status in CLOSING_STATUSES]
         if closed:
             detail = (
                 f"{number} still plays the script of resolved incident {closed[0]}: "

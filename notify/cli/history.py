@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,6 +14,9 @@ from notify.cli.views import ID, SHORT, STATUS_STYLE, WRAP, listing
 from notify.errors import NotifyError
 from notify.exitcodes import ExitCode
 from notify.model import DeliveryStatus
+
+if TYPE_CHECKING:
+    from notify.journal.base import Delivery, Journal
 
 
 @click.command()
@@ -155,18 +158,22 @@ def run_show(options: GlobalOptions, incident_id: str) -> int:
             who = escape(f"{d.channel} → {d.recipient}")
             branch.add(f"{who}: [{style}]{d.status}[/]{escape(extra)}")
     out.out.print(tree)
+    from notify.channels.voice import CLOSING_STATUSES
+
     for line in lines:
         words = (
             f"support line {line['channel']} ({line['number']}) still plays this incident's script"
         )
-        if incident.status in ("resolved", "completed"):
+        if incident.status in CLOSING_STATUSES:
             out.note(f"[yellow]{escape(words)}[/]: `notify retry` puts its own voice URL back.")
         else:
             out.line(escape(words) + " (until the incident is resolved).")
     return int(ExitCode.OK)
 
 
-def _support_lines(journal: Any, incident_id: str, deliveries: list[Any]) -> list[dict[str, str]]:
+def _support_lines(
+    journal: Journal, incident_id: str, deliveries: list[Delivery]
+) -> list[dict[str, str]]:
     """The voice channels whose number still points at this incident's call script."""
     from notify.delivery.callbacks import line_incidents
 

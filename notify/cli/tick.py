@@ -49,8 +49,7 @@ def run(options: Any, *, now: datetime | None, dry_run: bool) -> int:
 
     app = App.load(options)
     out = Output(options)
-    support_lines = any(c.type == "voice" for c in app.config.channels.values())
-    if app.config.schedule is None and not support_lines:
+    if app.config.schedule is None and not app.config.enabled_of_type("voice"):
         out.note("no `schedule:` in channels.yaml: nothing is ever due.")
     journal = app.existing_journal() if dry_run else app.open_journal()
     if journal is None:  # a dry run before anything was sent: nothing can be due

@@ -92,6 +92,10 @@ class Config:
             template_dirs=tuple(self.template_dirs),
         )
 
+    def enabled_of_type(self, channel_type: str) -> list[ChannelConfig]:
+        """The enabled channels of one type (the support lines: "voice"), in config order."""
+        return [c for c in self.channels.values() if c.type == channel_type and c.enabled]
+
     def select(self, names: list[str] | None) -> list[ChannelConfig]:
         """Channels named directly or through groups (in config order); all enabled ones if none.
 

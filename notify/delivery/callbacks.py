@@ -34,7 +34,7 @@ class Collected:
 
 def voice_channels(config: Config) -> list[ChannelConfig]:
     """The enabled voice channels."""
-    return [c for c in config.channels.values() if c.type == "voice" and c.enabled]
+    return config.enabled_of_type("voice")
 
 
 def line_incidents(journal: Journal, channel: str) -> dict[str, datetime]:
@@ -70,6 +70,8 @@ def collect_callbacks(
 async def _collect(
     work: list[tuple[ChannelConfig, dict[str, datetime]]], config: Config, journal: Journal
 ) -> list[Collected]:
+    import httpx
+
     from notify.channels.base import DeliveryContext
     from notify.channels.voice_calls import CallsUnreadable, callback_calls
     from notify.delivery.transport import shared_client
@@ -92,14 +94,12 @@ async def _collect(
             )
             try:
                 calls = await callback_calls(channel.adapter, ctx, min(on_line.values()))  # type: ignore[arg-type]
-            except (CallsUnreadable, OSError, TimeoutError) as exc:
-                report.error = str(exc) or type(exc).__name__
+            except CallsUnreadable as exc:
+                report.error = str(exc)
                 continue
-            except Exception as exc:  # an httpx network error: reported, tried again next time
-                if type(exc).__module__.startswith(("httpx", "httpcore")):
-                    report.error = f"voice channel {channel.name!r}: {exc or type(exc).__name__}"
-                    continue
-                raise
+            except (httpx.TransportError, OSError, TimeoutError) as exc:  # tried again next time
+                report.error = f"voice channel {channel.name!r}: {exc or type(exc).__name__}"
+                continue
             for incident, since in on_line.items():
                 for call in calls:
                     if call.started_at < since:

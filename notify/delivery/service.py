@@ -116,10 +116,10 @@ def _collect_callbacks(
     reads only what is already known."""
     if request.dry_run or journal is None or not request.incident:
         return []
-    from notify.delivery.callbacks import collect_callbacks, describe, voice_channels
-
-    if not voice_channels(config):
+    if not config.enabled_of_type("voice"):
         return []
+    from notify.delivery.callbacks import collect_callbacks, describe
+
     return describe(collect_callbacks(config, journal, [request.incident]))
 
 

@@ -70,7 +70,7 @@ def run_tick(
     loads templates nor the delivery stages, which is most of a cron tick's cost."""
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     report = TickReport(now)
-    if not dry_run and any(c.type == "voice" and c.enabled for c in config.channels.values()):
+    if not dry_run and config.enabled_of_type("voice"):
         from notify.delivery.callbacks import collect_callbacks
 
         report.callbacks = collect_callbacks(config, journal)
