@@ -15,9 +15,12 @@ import importlib
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
 from notify.channels.base import Channel, ChannelSpec
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 GROUP = "notify.channels"
 BUILTIN = "built-in"
@@ -110,6 +113,14 @@ def channel_types() -> dict[str, ChannelType]:
         )
     _cache = found
     return found
+
+
+def entry_points(group: str) -> list[EntryPoint]:
+    """The installed entry points of `group`. importlib.metadata is imported here, not at the
+    top: it costs ~18 ms, which a config of built-in types never needs."""
+    from importlib.metadata import entry_points as installed
+
+    return list(installed(group=group))
 
 
 def channel_types_for(names: Iterable[object]) -> dict[str, ChannelType]:

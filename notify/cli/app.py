@@ -85,16 +85,24 @@ def journal_location(given: str) -> Path | str:
 
 
 def open_journal_at(path: Path | str) -> Journal:
+    """The journal at `path`, closed when the command that opened it ends (SQLite folds its WAL
+    into the file then; a server sees a clean goodbye), not left to the process's teardown."""
+    import click
+
     from notify.journal import open_journal, shown_location
 
     try:
-        return open_journal(path)
+        journal = open_journal(path)
     except OSError as exc:
         raise JournalError(
             f"cannot open the journal: {exc.strerror or exc}",
             where=shown_location(path),
             hint="Check the folder is writable, or pass --journal PATH.",
         ) from None
+    command = click.get_current_context(silent=True)
+    if command is not None:
+        command.call_on_close(journal.close)
+    return journal
 
 
 def journal_for_history(options: GlobalOptions) -> Journal:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -112,6 +113,13 @@ class Output:
             self._err = _console_class()(file=stream, highlight=False, stderr=True)
         return self._err
 
+    def err_is_terminal(self) -> bool:
+        """rich's answer to whether stderr is a terminal, without loading rich when it plainly
+        is not (a script's or a pipeline's run) and no variable rich reads forces one."""
+        if self._err is None and not _may_be_terminal(sys.stderr):
+            return False
+        return self.err.is_terminal
+
     def json(self, document: Any) -> None:
         # Indented for people; one compact line for scripts (json's C encoder skips indenting,
         # and a 100,000-delivery report is seconds faster without it).
@@ -131,6 +139,15 @@ class Output:
         """A sentence on stdout (markup). On a terminal it wraps to the window; in a pipe, a file
         or a CI log it stays one line, whatever its length (a wrap there would cut it in two)."""
         self.out.print(text, soft_wrap=not self.out.is_terminal)
+
+
+def _may_be_terminal(stream: IO[str]) -> bool:
+    if os.environ.get("TTY_COMPATIBLE") == "1" or os.environ.get("FORCE_COLOR"):
+        return True  # what rich's Console.is_terminal honours before asking the stream
+    try:
+        return stream.isatty()
+    except ValueError:  # closed
+        return False
 
 
 class JsonRows(Sequence[dict[str, Any]], Generic[T]):

@@ -218,7 +218,7 @@ class _Progress:
 @contextmanager
 def _progress(out: Output) -> Iterator[_Progress]:
     """A progress bar on stderr for people at a terminal; nothing for scripts."""
-    if out.options.quiet or not out.err.is_terminal:
+    if out.options.quiet or not out.err_is_terminal():
         yield _Progress(None)
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -28,6 +28,8 @@ STATUS_STYLE: dict[str, str] = {  # looked up with the journal's plain strings t
 
 def skipped_notes(checked: CheckedUpdate) -> list[str]:
     """Lines for people about audience rows `skip_invalid` left out (markup-safe)."""
+    if not checked.skipped_rows:
+        return []  # the usual case: no need to load rich (a --json send may never use it)
     from rich.markup import escape
 
     from notify.audience import skipped_summary

@@ -32,12 +32,15 @@ from notify.journal.owners import claim_abandoned
 from notify.journal.sqlite import copying
 from notify.journal.sqlite.callbacks import CallbackQueries
 from notify.journal.sqlite.connection import connect, journal_error, runtime_failure
-from notify.journal.sqlite.rows import dump, every, insert, one, utcnow_iso
+from notify.journal.sqlite.rows import every, one, utcnow_iso
 from notify.journal.sqlite.writes import (
     CLAIM_SQL,
     FINISH_SQL,
     finish_values,
+    insert_missing,
+    insert_new_update_rows,
     insert_planned,
+    insert_update,
     upsert_incident,
 )
 from notify.model import ThreadRef
@@ -132,25 +135,22 @@ class SqliteJournal(CallbackQueries, Journal):
             try:
                 with self._tx(write=True) as conn:
                     update = one(conn, Update, "SELECT * FROM updates WHERE key = ?", (key,))
+                    created = update is None
                     if update is None:
-                        now = utcnow_iso()
-                        upsert_incident(conn, incident, now)
-                        sql = "SELECT COALESCE(MAX(number), 0) FROM updates WHERE incident_id = ?"
-                        (last,) = conn.execute(sql, (incident.id,)).fetchone()
-                        update = Update(
-                            id=0,
-                            incident_id=incident.id,
-                            number=last + 1,
+                        update = insert_update(
+                            conn,
+                            incident,
                             key=key,
                             template=template,
                             status=status,
                             message=message,
-                            created_at=now,
                             next_update_at=next_update_at,
                             context=context,
                         )
-                        update.id = insert(conn, "updates", **dump(update, skip="id"))
-                    insert_planned(conn, update, deliveries)
+                    if not created:  # a re-run under its key: add the rows it lacks
+                        insert_missing(conn, update, deliveries)
+                    elif (rows := insert_new_update_rows(conn, update, deliveries)) is not None:
+                        return update, rows
                     sql = "SELECT * FROM deliveries WHERE update_id = ? ORDER BY id"
                     return update, every(conn, Delivery, sql, (update.id,))
             except sqlite3.IntegrityError as exc:

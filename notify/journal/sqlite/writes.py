@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from notify.journal.base import (
     ALL_STATUSES,
+    Delivery,
     Incident,
     PlannedDelivery,
     Update,
@@ -50,6 +51,38 @@ def finish_values(
     )
 
 
+def insert_update(
+    conn: sqlite3.Connection,
+    incident: Incident,
+    *,
+    key: str,
+    template: str,
+    status: str,
+    message: str,
+    next_update_at: str | None,
+    context: dict[str, Any],
+) -> Update:
+    """A new update of `incident` (saved too), numbered after its last one."""
+    now = utcnow_iso()
+    upsert_incident(conn, incident, now)
+    sql = "SELECT COALESCE(MAX(number), 0) FROM updates WHERE incident_id = ?"
+    (last,) = conn.execute(sql, (incident.id,)).fetchone()
+    update = Update(
+        id=0,
+        incident_id=incident.id,
+        number=last + 1,
+        key=key,
+        template=template,
+        status=status,
+        message=message,
+        created_at=now,
+        next_update_at=next_update_at,
+        context=context,
+    )
+    update.id = insert(conn, "updates", **dump(update, skip="id"))
+    return update
+
+
 def upsert_incident(conn: sqlite3.Connection, incident: Incident, updated_at: str) -> None:
     """Insert the incident, or update what may change about it."""
     # started_at is kept from the first insert: an incident starts once.
@@ -62,12 +95,17 @@ def upsert_incident(conn: sqlite3.Connection, incident: Incident, updated_at: st
     insert(conn, "incidents", conflict, **(values | {"updated_at": updated_at}))
 
 
-def insert_planned(
-    conn: sqlite3.Connection, update: Update, planned: Iterable[PlannedDelivery]
-) -> list[int]:
-    """Insert the planned rows the update lacks; return every planned row's id, in order."""
-    now = utcnow_iso()
-    rows = [
+_INSERT_PLANNED = (
+    "INSERT INTO deliveries (update_id, incident_id, channel, type, recipient, status, error,"
+    " fallback_for, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (update_id, channel, recipient) DO NOTHING"
+)
+
+
+def _planned_values(
+    update: Update, planned: Iterable[PlannedDelivery], now: str
+) -> list[tuple[Any, ...]]:
+    return [
         (
             update.id,
             update.incident_id,
@@ -82,14 +120,24 @@ def insert_planned(
         )
         for p in planned
     ]
-    # One statement for all of them, then one query for their ids: an audience of 100,000 is
-    # two statements, not 200,000.
-    conn.executemany(
-        "INSERT INTO deliveries (update_id, incident_id, channel, type, recipient, status, error,"
-        " fallback_for, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (update_id, channel, recipient) DO NOTHING",
-        rows,
-    )
+
+
+def insert_missing(
+    conn: sqlite3.Connection, update: Update, planned: Iterable[PlannedDelivery]
+) -> list[tuple[Any, ...]]:
+    """Insert the planned rows the update lacks, in one statement (an audience of 100,000 is
+    one statement, not 100,000); return the values planned."""
+    rows = _planned_values(update, planned, utcnow_iso())
+    conn.executemany(_INSERT_PLANNED, rows)
+    return rows
+
+
+def insert_planned(
+    conn: sqlite3.Connection, update: Update, planned: Iterable[PlannedDelivery]
+) -> list[int]:
+    """Insert the planned rows the update lacks; return every planned row's id, in order."""
+    rows = insert_missing(conn, update, planned)
+    # Then one query for their ids.
     if len(rows) > 100:  # a whole audience: read every id of the update at once
         sql = "SELECT channel, recipient, id FROM deliveries WHERE update_id = ?"
         found = conn.execute(sql, (update.id,))
@@ -97,3 +145,35 @@ def insert_planned(
         return [int(ids[(row[2], row[4])]) for row in rows]
     sql = "SELECT id FROM deliveries WHERE update_id = ? AND channel = ? AND recipient = ?"
     return [int(conn.execute(sql, (row[0], row[2], row[4])).fetchone()[0]) for row in rows]
+
+
+def insert_new_update_rows(
+    conn: sqlite3.Connection, update: Update, planned: Sequence[PlannedDelivery]
+) -> list[Delivery] | None:
+    """The rows of an update created in this same transaction, inserted and returned as records
+    without reading them back: nothing but these rows can be there, and their ids are the ones
+    just given out, in insertion order. Reading 10,000 rows back as records cost ~0.15 s before
+    a fan-out's first request. None when a row repeated another (the caller reads the table)."""
+    now = utcnow_iso()
+    rows = _planned_values(update, planned, now)
+    conn.executemany(_INSERT_PLANNED, rows)
+    sql = "SELECT id FROM deliveries WHERE update_id = ? ORDER BY id"
+    ids = [i for (i,) in conn.execute(sql, (update.id,))]
+    if len(ids) != len(rows):
+        return None
+    return [
+        Delivery(
+            id=delivery_id,
+            update_id=update.id,
+            incident_id=update.incident_id,
+            channel=row[2],
+            type=row[3],
+            recipient=row[4],
+            status=row[5],
+            error=row[6],
+            fallback_for=row[7],
+            created_at=now,
+            updated_at=now,
+        )
+        for delivery_id, row in zip(ids, rows, strict=True)
+    ]

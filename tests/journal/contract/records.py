@@ -150,8 +150,10 @@ class RecordsContract(UsesJournal):
         update, rows = post(journal, "k1", deliveries=planned)
         _, rows_again = post(journal, "k1", deliveries=planned[::-1])
 
-        # add_update returns every row of the update, in the order they were first planned.
+        # add_update returns every row of the update, in the order they were first planned,
+        # exactly as the journal reads them afterwards (a new update's rows are not re-read).
         assert [d.recipient for d in rows] == [p.recipient for p in planned]
+        assert rows == sorted(journal.deliveries(update_id=update.id), key=lambda d: d.id)
         assert len({d.id for d in rows}) == len(planned)
         assert [d.id for d in rows_again] == [d.id for d in rows]
         assert (rows[-1].status, rows[-1].error) == ("skipped", "opt-out")
@@ -166,6 +168,36 @@ class RecordsContract(UsesJournal):
         assert added[150].id == rows[7].id
         assert [d.id for d in added[151:]] == [d.id for d in added[149:146:-1]]
         assert len(journal.deliveries(update_id=update.id)) == len(planned) + 150
+
+    def test_a_new_update_returns_its_rows_as_the_journal_reads_them(
+        self, journal: Journal
+    ) -> None:
+        planned = [
+            PlannedDelivery("ops-slack", "slack", "C0123456789"),
+            PlannedDelivery("status-email", "email", "oncall@acme.example"),
+            PlannedDelivery("status-email", "email", "oncall@acme.example"),  # twice: one row
+            PlannedDelivery(
+                "status-email", "email", "x@acme.example", status="skipped", error="opt-out"
+            ),
+        ]
+        update, rows = post(journal, "k1", deliveries=planned)
+        read = sorted(journal.deliveries(update_id=update.id), key=lambda d: d.id)
+        assert rows == read
+        assert [d.recipient for d in rows] == [
+            "C0123456789",
+            "oncall@acme.example",
+            "x@acme.example",
+        ]
+        assert (rows[-1].status, rows[-1].error) == ("skipped", "opt-out")
+
+        _, fresh = post(journal, "k2", deliveries=planned[:2])
+        assert fresh == sorted(journal.deliveries(update_id=fresh[0].update_id), key=lambda d: d.id)
+        assert (fresh[0].status, fresh[0].attempts, fresh[0].owner, fresh[0].thread_data) == (
+            "pending",
+            0,
+            None,
+            {},
+        )
 
     # Reading deliveries back
 
