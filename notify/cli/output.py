@@ -194,13 +194,12 @@ def write_compact(document: dict[str, Any], write: Callable[[str], Any]) -> None
         write(f"{', ' if index else ''}{encode(key)}: ")
         if isinstance(value, list | JsonRows):
             write("[")
-            pieces: list[str] = []
-            for n, item in enumerate(value):
-                pieces.append(redact(f"{', ' if n else ''}{encode(item)}"))
-                if len(pieces) == 1000:  # fewer, larger writes
-                    write("".join(pieces))
-                    pieces.clear()
-            write("".join(pieces) + "]")
+            # A thousand items encoded as one list (json sets up its encoder once per call, a
+            # third of the time when it was called per item), written without its brackets.
+            for start in range(0, len(value), 1000):
+                chunk = value[start : start + 1000]
+                write((", " if start else "") + redact(encode(chunk)[1:-1]))
+            write("]")
         else:
             write(redact(encode(value)))
     write("}\n")

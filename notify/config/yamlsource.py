@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from notify.errors import ConfigError, Location
-from notify.yamlbounds import AliasBudgetExceeded, check_aliases
+from notify.yamlbounds import AliasBudgetExceeded, check_aliases, may_alias
 
 PathKey = tuple[str | int, ...]
 
@@ -116,7 +116,8 @@ def parse(text: str, name: str) -> Source:
             hint="remove control characters; save the file as UTF-8 text",
         ) from None
     try:
-        check_aliases(node)
+        if may_alias(text):
+            check_aliases(node)
     except AliasBudgetExceeded as exc:
         raise ConfigError(
             str(exc), where=Location(file=name, line=exc.line), hint=exc.hint

@@ -8,6 +8,7 @@ SIGTERM while delivering stops the run the same way everywhere (`Interrupted`, e
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -225,9 +226,10 @@ async def _dispatch(
     owner: str,
     progress: Progress | None,
 ) -> UpdateResult:
-    from notify.delivery.transport import shared_client
+    from notify.delivery.transport import FastTransport, shared_client
 
-    async with shared_client() as http:
+    fastest = _fastest_fan_out(checked, more_than=FastTransport.LOAD_AFTER)
+    async with shared_client(fastest_fan_out=fastest) as http:
         plan = Plan(checked, config, journal, update, http)
         jobs, settled = plan.jobs(rows)
         rows.clear()  # the jobs hold what is needed; 100,000 journal rows need not stay alive
@@ -237,14 +239,32 @@ async def _dispatch(
             for outcome in settled:
                 progress.done(outcome)
         dispatcher = Dispatcher(journal, owner=owner, fallback=plan.fallback, on_done=on_done)
+        # The config, the rendered plan and the jobs live until the run ends: frozen, the
+        # garbage collector's full passes skip them. Unfrozen, a 10,000-SMS fan-out stalled
+        # 35-45 ms every few seconds on those passes, and each stall cost the pacing its slot.
+        gc.freeze()
         try:
             outcomes = await dispatcher.run(jobs)
         finally:
+            gc.unfreeze()
             for channel in plan.channels():
                 await channel.adapter.close()
         return UpdateResult(
             checked, update.number, settled + outcomes, journal_failure=dispatcher.journal_failure
         )
+
+
+def _fastest_fan_out(checked: CheckedUpdate, *, more_than: int) -> float:
+    """The highest rate_limit (requests a second) among the channels with more than
+    `more_than` deliveries planned; 0 when none has that many, or none of those is paced.
+    (Rows a re-run finds settled count too: an upper bound is enough here.)"""
+    counts: Counter[str] = Counter()
+    rates: dict[str, float] = {}
+    for r in checked.deliveries:
+        if r.channel.rate_limit is not None and not r.skip_reason:
+            counts[r.channel.name] += 1
+            rates[r.channel.name] = r.channel.rate_limit.per_second
+    return max((rate for name, rate in rates.items() if counts[name] > more_than), default=0.0)
 
 
 @contextmanager

@@ -23,7 +23,7 @@ import os
 import ssl
 import sys
 import threading
-from typing import Any
+from typing import Any, cast
 
 # httpx imports its own command line (httpx._main) whenever click and rich are installed, as
 # they are for notify's output: rich.progress, rich.syntax and pygments, about 60 ms of a send's
@@ -82,25 +82,39 @@ class FastTransport(httpx.AsyncBaseTransport):
     Importing aiohttp takes ~140 ms of CPU. A run of a few requests (a tick, a handful of
     channels) never pays it; a fan-out starts loading it in a thread after its first
     LOAD_AFTER requests (so the first request is not slowed), and moves to it when it is ready.
+    A fan-out paced at LOAD_NOW_RATE or more loads it before its first request instead
+    (`load_now`): httpx alone keeps the event loop over half busy at that rate, so a load
+    beside it starved the pacing, which lost 150-250 ms of its timeline at 500/s for good.
     """
 
     LOAD_AFTER = 50
+    LOAD_NOW_RATE = 250.0  # requests a second, on one channel
 
-    def __init__(self, *, load_after: int = LOAD_AFTER) -> None:
+    def __init__(self, *, load_after: int = LOAD_AFTER, load_now: bool = False) -> None:
         self._first = ShardedTransport()
         self._fast: httpx.AsyncBaseTransport | None = None
         self._loaded: concurrent.futures.Future[tuple[Any, ssl.SSLContext]] = (
             concurrent.futures.Future()
         )
         self._until_load = load_after
+        if load_now:
+            self._load()
+            self._until_load = 0
+            if self._loaded.exception() is None:
+                self._fast = self._make_fast()
 
     def _load(self) -> None:
         try:
+            tls = _tls_context_in_thread()
             module = importlib.import_module("httpx_aiohttp")
-            # Loading the CA bundle releases the GIL: here, it costs the event loop nothing.
-            self._loaded.set_result((module, httpx.create_ssl_context()))
+            self._loaded.set_result((module, tls.result()))
         except BaseException as exc:  # reported by the future, not lost
             self._loaded.set_exception(exc)
+
+    def _make_fast(self) -> httpx.AsyncBaseTransport:
+        module, tls = self._loaded.result()
+        limits = httpx.Limits(max_connections=128, max_keepalive_connections=128)
+        return cast(httpx.AsyncBaseTransport, module.AiohttpTransport(verify=tls, limits=limits))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         transport = self._fast
@@ -110,9 +124,7 @@ class FastTransport(httpx.AsyncBaseTransport):
             if self._until_load == 0:
                 threading.Thread(target=self._load, name="notify-load-aiohttp", daemon=True).start()
             elif self._loaded.done() and self._loaded.exception() is None:
-                module, tls = self._loaded.result()
-                limits = httpx.Limits(max_connections=128, max_keepalive_connections=128)
-                transport = self._fast = module.AiohttpTransport(verify=tls, limits=limits)
+                transport = self._fast = self._make_fast()
         try:
             return await transport.handle_async_request(request)
         except httpx.TimeoutException as exc:
@@ -131,6 +143,21 @@ class FastTransport(httpx.AsyncBaseTransport):
             await self._fast.aclose()
 
 
+def _tls_context_in_thread() -> concurrent.futures.Future[ssl.SSLContext]:
+    """httpx's TLS context, made in a thread: loading the CA bundle (~25 ms) mostly releases
+    the GIL, so it runs beside the import of aiohttp rather than after it."""
+    made: concurrent.futures.Future[ssl.SSLContext] = concurrent.futures.Future()
+
+    def make() -> None:
+        try:
+            made.set_result(httpx.create_ssl_context())
+        except BaseException as exc:  # reported by the future, not lost
+            made.set_exception(exc)
+
+    threading.Thread(target=make, name="notify-tls-context", daemon=True).start()
+    return made
+
+
 def has_fast_transport() -> bool:
     """Whether httpx-aiohttp is installed (`pip install notify[fast]`)."""
     return importlib.util.find_spec("httpx_aiohttp") is not None
@@ -146,8 +173,11 @@ PROXY_VARIABLES = (
 )
 
 
-def shared_client() -> httpx.AsyncClient:
+def shared_client(*, fastest_fan_out: float = 0.0) -> httpx.AsyncClient:
     """The one client every HTTP channel of a run shares (adapters pass their own timeouts).
+
+    `fastest_fan_out` is the highest rate (requests a second) at which a channel of the run
+    will send more than FastTransport.LOAD_AFTER requests; 0 when none will.
 
     Behind a proxy ($HTTPS_PROXY and friends) it is httpx's own client, which honours them (and
     $NO_PROXY); a custom transport would bypass them.
@@ -155,5 +185,9 @@ def shared_client() -> httpx.AsyncClient:
     if any(os.environ.get(name) for name in PROXY_VARIABLES):
         limits = httpx.Limits(max_connections=128, max_keepalive_connections=128)
         return httpx.AsyncClient(limits=limits, follow_redirects=False, trust_env=True)
-    transport = FastTransport() if has_fast_transport() else ShardedTransport()
+    transport: httpx.AsyncBaseTransport
+    if has_fast_transport():
+        transport = FastTransport(load_now=fastest_fan_out >= FastTransport.LOAD_NOW_RATE)
+    else:
+        transport = ShardedTransport()
     return httpx.AsyncClient(transport=transport, follow_redirects=False)

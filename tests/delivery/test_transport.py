@@ -77,3 +77,24 @@ def test_a_refused_connection_through_aiohttp_is_httpx_s_connect_error() -> None
                 await client.post(f"http://127.0.0.1:{port}/")
 
     asyncio.run(run())
+
+
+def test_a_fan_out_paced_fast_uses_aiohttp_from_its_first_request(workspace) -> None:  # type: ignore[no-untyped-def]
+    """At 500/s httpx alone keeps the loop busy: aiohttp is loaded before the first request,
+    not beside the fan-out. At 200/s the first requests go through notify's pools."""
+    pytest.importorskip("httpx_aiohttp")
+    from notify.delivery.transport import FastTransport
+
+    url = workspace.sandbox.base_url("slack") + "/auth.test"
+
+    async def first_request(rate: float) -> tuple[bool, int]:
+        async with shared_client(fastest_fan_out=rate) as client:
+            transport = client._transport
+            assert isinstance(transport, FastTransport)
+            ready = transport._fast is not None
+            response = await client.post(url)
+            return ready, response.status_code
+
+    assert asyncio.run(first_request(500.0)) == (True, 200)
+    assert asyncio.run(first_request(200.0)) == (False, 200)
+    assert len(workspace.sandbox.requests("slack")) == 2
