@@ -24,7 +24,7 @@ import dataclasses
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from notify.delivery.backoff import retry_delay
@@ -84,8 +84,11 @@ class Dispatcher:
         self._by_id: dict[int, Entry] | None = None  # made at the first fallback: see _known
         self._extra: list[Entry] = []
 
-    async def run(self, jobs: Sequence[Job]) -> list[Outcome]:
-        """Deliver every job; one Outcome per job in order, then one per fallback job.
+    async def run(
+        self, jobs: Sequence[Job], more: AsyncIterator[Sequence[Job]] | None = None
+    ) -> list[Outcome]:
+        """Deliver every job, and those `more` gives while they go out (a plan recorded in
+        parts); one Outcome per job in order, then one per fallback job.
 
         Cancellation (Ctrl-C) cancels every request and propagates: rows in flight stay
         `unknown`, rows not reached stay `pending`, and nothing cancelled is written `failed`.
@@ -94,6 +97,8 @@ class Dispatcher:
         self._entries = entries = [Entry(job) for job in jobs]
         for entry in entries:
             self._submit(entry)
+        if more is not None:
+            self._tasks.add(asyncio.create_task(self._take_more(more)))
         try:
             await self._wait_all()
         except JournalError as exc:
@@ -106,6 +111,15 @@ class Dispatcher:
         outcomes = [entry.outcome for entry in entries + self._extra]
         assert all(o is not None for o in outcomes), "a job finished without an outcome"
         return [o for o in outcomes if o is not None]
+
+    async def _take_more(self, more: AsyncIterator[Sequence[Job]]) -> None:
+        async for jobs in more:
+            for job in jobs:
+                entry = Entry(job)
+                self._entries.append(entry)
+                if self._by_id is not None:
+                    self._by_id.setdefault(job.delivery_id, entry)
+                self._submit(entry)
 
     # -- workers -----------------------------------------------------------------------------
 

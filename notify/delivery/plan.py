@@ -3,11 +3,20 @@
 The journal row of each delivery exists (pending, or skipped) before any request goes out; the
 dispatcher claims it right before its request and records the outcome right after. A failure
 that calls for a fallback gets its rows here too, journaled before they are sent.
+
+A new update with a large audience is recorded in parts: its first FIRST_PART rows, then the
+rest while those go out (recording 10,000 rows took ~0.15 s before the first request); not
+when a channel of it batches deliveries, whose batches parts would split. Until
+the last part is recorded, one pending row of the first part is held back, so a run stopped
+in between always leaves the update unfinished: `notify retry` renders it again and records
+what is missing before sending it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from notify.channels.base import DeliveryContext
@@ -26,32 +35,76 @@ if TYPE_CHECKING:
 
 _NO_THREAD = ThreadRef()  # an incident's first update threads under nothing: one shared value
 
-__all__ = ["Plan", "delivery_key", "record_plan"]
+__all__ = ["Plan", "RecordedPlan", "delivery_key", "record_plan"]
 
 
-def record_plan(checked: CheckedUpdate, journal: Journal) -> tuple[Update, list[Delivery]]:
+FIRST_PART = 256  # rows of a new update recorded before its first request
+LATER_PART = 1024  # rows recorded at a time after that (~15 ms each, between requests)
+
+
+@dataclass
+class RecordedPlan:
+    """The update, the rows recorded so far, and the planned rows still to record (`rest`,
+    empty unless the update is new and large; they follow `rows` in preflight's order)."""
+
+    update: Update
+    rows: list[Delivery]
+    rest: list[PlannedDelivery] = field(default_factory=list)
+
+
+def record_plan(checked: CheckedUpdate, journal: Journal) -> RecordedPlan:
     """Write the update, its incident and one row per delivery (pending, or skipped for a
-    suppressed recipient). Under an existing --key, the rows it has already (and any it lacks)."""
+    suppressed recipient), or the first part of them (see the module's docstring). Under an
+    existing --key, the rows it has already (and any it lacks)."""
     draft = checked.draft
-    return journal.add_update(
-        draft.incident,
-        key=draft.key,
-        template=draft.template,
-        status=draft.status,
-        message=draft.message,
-        next_update_at=iso(draft.next_update_at),
-        context=draft.inputs.to_json(),
-        deliveries=[
-            PlannedDelivery(
-                r.channel.name,
-                r.channel.type,
-                r.recipient.address,
-                status=DeliveryStatus.SKIPPED if r.skip_reason else DeliveryStatus.PENDING,
-                error=r.skip_reason,
-            )
-            for r in checked.deliveries
-        ],
+    planned = [
+        PlannedDelivery(
+            r.channel.name,
+            r.channel.type,
+            r.recipient.address,
+            status=DeliveryStatus.SKIPPED if r.skip_reason else DeliveryStatus.PENDING,
+            error=r.skip_reason,
+        )
+        for r in checked.deliveries
+    ]
+    # A channel that batches (SendGrid) sends what is queued when its request goes: parts
+    # would split its batches into more requests. Such a plan is recorded whole.
+    in_parts = (
+        draft.existing is None
+        and len(planned) > FIRST_PART + LATER_PART
+        and not any(c.adapter.batch_size() > 1 for c in _channels_of(checked))
     )
+    first = planned[:FIRST_PART] if in_parts else planned
+
+    def add(deliveries: list[PlannedDelivery]) -> tuple[Update, list[Delivery]]:
+        return journal.add_update(
+            draft.incident,
+            key=draft.key,
+            template=draft.template,
+            status=draft.status,
+            message=draft.message,
+            next_update_at=iso(draft.next_update_at),
+            context=draft.inputs.to_json(),
+            deliveries=deliveries,
+        )
+
+    update, rows = add(first)
+    if not in_parts:
+        return RecordedPlan(update, rows)
+    if len(rows) != len(first) or not any(r.status == DeliveryStatus.PENDING for r in rows):
+        # Another run recorded this key first, or nothing of the first part is to send (no row
+        # to hold back): every row now, as for a re-run.
+        return RecordedPlan(*add(planned))
+    return RecordedPlan(update, rows, planned[FIRST_PART:])
+
+
+def _channels_of(checked: CheckedUpdate) -> Iterator[ChannelConfig]:
+    """Each channel of the update's deliveries, once."""
+    seen: set[str] = set()
+    for r in checked.deliveries:
+        if r.channel.name not in seen:
+            seen.add(r.channel.name)
+            yield r.channel
 
 
 class Plan:
@@ -79,6 +132,33 @@ class Plan:
         self._contexts: dict[str, DeliveryContext] = {}  # one per channel, not per delivery
         self._by_target: dict[tuple[str, str], RenderedDelivery] | None = None  # see _rendered
 
+    def jobs_in_parts(
+        self, recorded: RecordedPlan, on_settled: Callable[[Outcome], None]
+    ) -> tuple[list[Job], list[Outcome], AsyncIterator[list[Job]] | None]:
+        """(jobs of the rows recorded, outcomes of the rest of them, and when rows remain to be
+        recorded, the later parts' jobs as they are recorded, the held-back job last; the
+        outcomes of later rows that need no request go to `on_settled`)."""
+        jobs, settled = self.jobs(recorded.rows)
+        if not recorded.rest:
+            return jobs, settled, None
+        # The last of the first part: it would go out after the rest of the part anyway.
+        held = jobs.pop()
+        return jobs, settled, self._later(recorded, held, on_settled)
+
+    async def _later(
+        self, recorded: RecordedPlan, held: Job, on_settled: Callable[[Outcome], None]
+    ) -> AsyncIterator[list[Job]]:
+        start = len(recorded.rows)
+        rest = recorded.rest
+        for at in range(0, len(rest), LATER_PART):
+            await asyncio.sleep(0)  # requests due meanwhile go first
+            rows = self._journal.add_deliveries(self._update_id, rest[at : at + LATER_PART])
+            jobs, settled = self.jobs(rows, start=start + at)
+            for outcome in settled:
+                on_settled(outcome)
+            yield jobs
+        yield [held]  # the whole plan is recorded: the update no longer needs it pending
+
     def _rendered(self, row: Delivery, index: int) -> RenderedDelivery | None:
         """What preflight rendered for `row`, the `index`th row of the update. A new update's
         rows are in the order preflight planned them: matched by position, no 100,000-entry
@@ -99,13 +179,14 @@ class Plan:
                     self._by_target.setdefault((r.channel.name, r.recipient.address), r)
         return self._by_target.get((channel, recipient))
 
-    def jobs(self, rows: list[Delivery]) -> tuple[list[Job], list[Outcome]]:
+    def jobs(self, rows: list[Delivery], start: int = 0) -> tuple[list[Job], list[Outcome]]:
         """(jobs for the rows still to send, outcomes of the rest: sent or skipped by an earlier
-        run, or whose channel or recipient is no longer configured)."""
+        run, or whose channel or recipient is no longer configured). `rows` are planned from
+        the `start`th delivery of preflight's order on."""
         jobs: list[Job] = []
         settled: list[Outcome] = []
         rescued = rescues(rows)
-        for index, row in enumerate(rows):
+        for index, row in enumerate(rows, start):
             rendered = self._rendered(row, index)
             if row.id in rescued:  # its fallback went out in its place: done, not resent
                 settled.append(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from notify.delivery.dispatch import Dispatcher
 from notify.delivery.inputs import UpdateRequest
 from notify.delivery.jobs import rescues
-from notify.delivery.plan import Plan, record_plan
+from notify.delivery.plan import Plan, RecordedPlan, record_plan
 from notify.delivery.preflight import CheckedUpdate, preflight
 from notify.errors import Interrupted, JournalError
 from notify.journal import run_owner
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from notify.config.model import Config
     from notify.delivery.jobs import Outcome
-    from notify.journal.base import Delivery, Journal, Update
+    from notify.journal.base import Journal, Update
     from notify.render.templates import TemplateSet
 
 
@@ -185,9 +185,9 @@ def deliver(
     recorded: list[Update] = []
     try:
         with shown as bar, _sigterm_as_interrupt():
-            update, rows = record_plan(checked, journal)
-            recorded.append(update)
-            return asyncio.run(_dispatch(checked, config, journal, update, rows, owner, bar))
+            plan = record_plan(checked, journal)
+            recorded.append(plan.update)
+            return asyncio.run(_dispatch(checked, config, journal, plan, owner, bar))
     except KeyboardInterrupt:
         in_flight = _in_flight(journal, recorded[0], owner) if recorded else 0
         raise Interrupted(
@@ -221,8 +221,7 @@ async def _dispatch(
     checked: CheckedUpdate,
     config: Config,
     journal: Journal,
-    update: Update,
-    rows: list[Delivery],
+    recorded: RecordedPlan,
     owner: str,
     progress: Progress | None,
 ) -> UpdateResult:
@@ -230,13 +229,24 @@ async def _dispatch(
 
     fastest = _fastest_fan_out(checked, more_than=FastTransport.LOAD_AFTER)
     async with shared_client(fastest_fan_out=fastest) as http:
+        update = recorded.update
         plan = Plan(checked, config, journal, update, http)
-        jobs, settled = plan.jobs(rows)
-        rows.clear()  # the jobs hold what is needed; 100,000 journal rows need not stay alive
         on_done = progress.done if progress is not None else None
+        settled: list[Outcome] = []
+
+        def settled_later(outcome: Outcome) -> None:  # a row of a later part, sent by nobody
+            settled.append(outcome)
+            if on_done is not None:
+                on_done(outcome)
+
+        jobs, settled_now, more = plan.jobs_in_parts(recorded, settled_later)
+        settled[:0] = settled_now
+        recorded.rows.clear()  # the jobs hold what is needed; 100,000 rows need not stay alive
         if progress is not None:
-            progress.planned(len(jobs))
-            for outcome in settled:
+            to_send = len(jobs) + (1 if more else 0)
+            to_send += sum(1 for p in recorded.rest if p.status == DeliveryStatus.PENDING)
+            progress.planned(to_send)
+            for outcome in settled_now:
                 progress.done(outcome)
         dispatcher = Dispatcher(journal, owner=owner, fallback=plan.fallback, on_done=on_done)
         # The config, the rendered plan and the jobs live until the run ends: frozen, the
@@ -244,7 +254,7 @@ async def _dispatch(
         # 35-45 ms every few seconds on those passes, and each stall cost the pacing its slot.
         gc.freeze()
         try:
-            outcomes = await dispatcher.run(jobs)
+            outcomes = await dispatcher.run(jobs, more)
         finally:
             gc.unfreeze()
             for channel in plan.channels():

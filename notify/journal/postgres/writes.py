@@ -155,8 +155,13 @@ def insert_planned(
             [p.fallback_for for p in rows],
         ),
     )
+    # The ids of the rows asked for only: a plan recorded in parts asks for a thousand rows
+    # at a time of an update that may hold a hundred thousand.
     found = conn.execute(
-        "SELECT channel, recipient, id FROM deliveries WHERE update_id = %s", (update.id,)
+        "SELECT d.channel, d.recipient, d.id FROM deliveries d"
+        " JOIN unnest(%s::text[], %s::text[]) AS p(c, r) ON d.channel = p.c AND d.recipient = p.r"
+        " WHERE d.update_id = %s",
+        ([p.channel for p in rows], [p.recipient for p in rows], update.id),
     )
     ids = {(channel, recipient): i for channel, recipient, i in found}
     return [int(ids[(p.channel, p.recipient)]) for p in rows]

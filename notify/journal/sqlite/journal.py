@@ -38,7 +38,7 @@ from notify.journal.sqlite.writes import (
     FINISH_SQL,
     finish_values,
     insert_missing,
-    insert_new_update_rows,
+    insert_new_rows,
     insert_planned,
     insert_update,
     upsert_incident,
@@ -149,7 +149,7 @@ class SqliteJournal(CallbackQueries, Journal):
                         )
                     if not created:  # a re-run under its key: add the rows it lacks
                         insert_missing(conn, update, deliveries)
-                    elif (rows := insert_new_update_rows(conn, update, deliveries)) is not None:
+                    elif (rows := insert_new_rows(conn, update, deliveries)) is not None:
                         return update, rows
                     sql = "SELECT * FROM deliveries WHERE update_id = ? ORDER BY id"
                     return update, every(conn, Delivery, sql, (update.id,))
@@ -171,6 +171,8 @@ class SqliteJournal(CallbackQueries, Journal):
             update = one(conn, Update, "SELECT * FROM updates WHERE id = ?", (update_id,))
             if update is None:
                 raise JournalError(f"no update {update_id} in the journal")
+            if (fresh := insert_new_rows(conn, update, planned)) is not None:
+                return fresh  # a plan recorded in parts, a fallback's rows: all new
             ids = insert_planned(conn, update, planned)
             sql = "SELECT * FROM deliveries WHERE id = ?"
             return [d for i in ids if (d := one(conn, Delivery, sql, (i,)))]

@@ -147,18 +147,20 @@ def insert_planned(
     return [int(conn.execute(sql, (row[0], row[2], row[4])).fetchone()[0]) for row in rows]
 
 
-def insert_new_update_rows(
+def insert_new_rows(
     conn: sqlite3.Connection, update: Update, planned: Sequence[PlannedDelivery]
 ) -> list[Delivery] | None:
-    """The rows of an update created in this same transaction, inserted and returned as records
-    without reading them back: nothing but these rows can be there, and their ids are the ones
-    just given out, in insertion order. Reading 10,000 rows back as records cost ~0.15 s before
-    a fan-out's first request. None when a row repeated another (the caller reads the table)."""
+    """Insert `planned` and return them as records without reading them back, when all of
+    them are new: inside this write transaction nobody else inserts, so theirs are the ids
+    after the largest before, in insertion order. Reading 10,000 rows back as records cost
+    ~0.15 s before a fan-out's first request. None when some row was there already (it is
+    left as it was; the caller reads the rows)."""
+    (before,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM deliveries").fetchone()
     now = utcnow_iso()
     rows = _planned_values(update, planned, now)
     conn.executemany(_INSERT_PLANNED, rows)
-    sql = "SELECT id FROM deliveries WHERE update_id = ? ORDER BY id"
-    ids = [i for (i,) in conn.execute(sql, (update.id,))]
+    sql = "SELECT id FROM deliveries WHERE update_id = ? AND id > ? ORDER BY id"
+    ids = [i for (i,) in conn.execute(sql, (update.id, before))]
     if len(ids) != len(rows):
         return None
     return [
