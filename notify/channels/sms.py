@@ -158,6 +158,10 @@ class SmsChannel(HttpChannel):
         return problems
 
     def _region(self) -> str | None:
+        return self._default_region
+
+    @functools.cached_property
+    def _default_region(self) -> str | None:  # asked once per recipient: read once
         region = self.settings.default_region
         return region.upper() if region else None
 

@@ -87,7 +87,10 @@ def _walk(value: Any, path: PathKey, env: Mapping[str, str], result: TreeExpansi
     if isinstance(value, dict):
         return {k: _walk(v, (*path, k), env, result) for k, v in value.items()}
     if isinstance(value, list):
-        return [_walk(v, (*path, i), env, result) for i, v in enumerate(value)]
+        return [  # a long list of plain text (an audience) is kept as it is, item by item
+            v if isinstance(v, str) and "$" not in v else _walk(v, (*path, i), env, result)
+            for i, v in enumerate(value)
+        ]
     if not isinstance(value, str):
         return value
     try:

@@ -18,6 +18,7 @@ from notify.yamlbounds import AliasBudgetExceeded, check_aliases, may_alias
 PathKey = tuple[str | int, ...]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
 
 # The parser's wording for the usual mistakes, said plainly, with how to fix each.
 _PLAIN_WORDS: tuple[tuple[str, str, str], ...] = (
@@ -157,6 +158,8 @@ class _Builder:
         return ConfigError(message, where=where, hint=hint)
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
+        if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
+            return node.value  # as the constructor reads it: most values, 10,000 recipients
         if id(node) in self.active:
             raise self.fail(node, "an alias refers to itself", "remove the recursive alias")
         self.active.add(id(node))
