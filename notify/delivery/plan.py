@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -45,20 +45,17 @@ LATER_PART = 256  # rows recorded at a time after that (~5 ms each, between requ
 
 @dataclass
 class RecordedPlan:
-    """The update, the rows recorded so far, and the planned rows still to record (`rest`,
-    empty unless the update is new and large; they follow `rows` in preflight's order)."""
+    """The update, the rows recorded so far, and the deliveries still to record (`rest`, empty
+    unless the update is new and large; they follow `rows` in preflight's order)."""
 
     update: Update
     rows: list[Delivery]
-    rest: list[PlannedDelivery] = field(default_factory=list)
+    rest: list[RenderedDelivery] = field(default_factory=list)
 
 
-def record_plan(checked: CheckedUpdate, journal: Journal) -> RecordedPlan:
-    """Write the update, its incident and one row per delivery (pending, or skipped for a
-    suppressed recipient), or the first part of them (see the module's docstring). Under an
-    existing --key, the rows it has already (and any it lacks)."""
-    draft = checked.draft
-    planned = [
+def planned_rows(deliveries: Iterable[RenderedDelivery]) -> list[PlannedDelivery]:
+    """The journal rows of `deliveries`: pending, or skipped for a suppressed recipient."""
+    return [
         PlannedDelivery(
             r.channel.name,
             r.channel.type,
@@ -66,18 +63,25 @@ def record_plan(checked: CheckedUpdate, journal: Journal) -> RecordedPlan:
             status=DeliveryStatus.SKIPPED if r.skip_reason else DeliveryStatus.PENDING,
             error=r.skip_reason,
         )
-        for r in checked.deliveries
+        for r in deliveries
     ]
+
+
+def record_plan(checked: CheckedUpdate, journal: Journal) -> RecordedPlan:
+    """Write the update, its incident and one row per delivery, or the first part of them (see
+    the module's docstring). Under an existing --key, the rows it has already (and any it
+    lacks)."""
+    draft = checked.draft
+    deliveries = checked.deliveries
     # A channel that batches (SendGrid) sends what is queued when its request goes: parts
     # would split its batches into more requests. Such a plan is recorded whole.
     in_parts = (
         draft.existing is None
-        and len(planned) > FIRST_PART + LATER_PART
+        and len(deliveries) > FIRST_PART + LATER_PART
         and not any(c.adapter.batch_size() > 1 for c in _channels_of(checked))
     )
-    first = planned[:FIRST_PART] if in_parts else planned
 
-    def add(deliveries: list[PlannedDelivery]) -> tuple[Update, list[Delivery]]:
+    def add(part: list[RenderedDelivery]) -> tuple[Update, list[Delivery]]:
         return journal.add_update(
             draft.incident,
             key=draft.key,
@@ -86,17 +90,18 @@ def record_plan(checked: CheckedUpdate, journal: Journal) -> RecordedPlan:
             message=draft.message,
             next_update_at=iso(draft.next_update_at),
             context=draft.inputs.to_json(),
-            deliveries=deliveries,
+            deliveries=planned_rows(part),
         )
 
-    update, rows = add(first)
     if not in_parts:
-        return RecordedPlan(update, rows)
+        return RecordedPlan(*add(deliveries))
+    first = deliveries[:FIRST_PART]
+    update, rows = add(first)
     if len(rows) != len(first) or not any(r.status == DeliveryStatus.PENDING for r in rows):
         # Another run recorded this key first, or nothing of the first part is to send (no row
         # to hold back): every row now, as for a re-run.
-        return RecordedPlan(*add(planned))
-    return RecordedPlan(update, rows, planned[FIRST_PART:])
+        return RecordedPlan(*add(deliveries))
+    return RecordedPlan(update, rows, deliveries[FIRST_PART:])
 
 
 def _channels_of(checked: CheckedUpdate) -> Iterator[ChannelConfig]:
@@ -153,7 +158,8 @@ class Plan:
         rest = recorded.rest
         for at in range(0, len(rest), LATER_PART):
             began = time.monotonic()
-            rows = self._journal.add_deliveries(self._update_id, rest[at : at + LATER_PART])
+            part = planned_rows(rest[at : at + LATER_PART])
+            rows = self._journal.add_deliveries(self._update_id, part)
             jobs, settled = self.jobs(rows, start=start + at)
             for outcome in settled:
                 on_settled(outcome)

@@ -244,7 +244,7 @@ async def _dispatch(
         recorded.rows.clear()  # the jobs hold what is needed; 100,000 rows need not stay alive
         if progress is not None:
             to_send = len(jobs) + (1 if more else 0)
-            to_send += sum(1 for p in recorded.rest if p.status == DeliveryStatus.PENDING)
+            to_send += sum(1 for r in recorded.rest if not r.skip_reason)
             progress.planned(to_send)
             for outcome in settled_now:
                 progress.done(outcome)
