@@ -33,15 +33,8 @@ def fan_outs(checked: CheckedUpdate) -> list[dict[str, Any]]:
     """Per channel, how long its fan-out is expected to take at its `rate_limit`: the requests
     its deliveries make (a batching adapter carries many in one) over the rate. `seconds` is
     None for a channel without a rate: as fast as the provider answers."""
-    counts: dict[str, int] = {}
-    configs: dict[str, Any] = {}
-    for r in checked.deliveries:
-        configs.setdefault(r.channel.name, r.channel)
-        if not r.skip_reason:
-            counts[r.channel.name] = counts.get(r.channel.name, 0) + 1
     found = []
-    for name, config in configs.items():
-        count = counts.get(name, 0)
+    for name, (config, count) in checked.channel_counts().items():
         batch = max(1, int(config.adapter.batch_size()))
         requests = -(-count // batch)
         rate = config.rate_limit

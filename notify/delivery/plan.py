@@ -78,7 +78,7 @@ def record_plan(checked: CheckedUpdate, journal: Journal) -> RecordedPlan:
     in_parts = (
         draft.existing is None
         and len(deliveries) > FIRST_PART + LATER_PART
-        and not any(c.adapter.batch_size() > 1 for c in _channels_of(checked))
+        and not any(c.adapter.batch_size() > 1 for c, _ in checked.channel_counts().values())
     )
 
     def add(part: list[RenderedDelivery]) -> tuple[Update, list[Delivery]]:
@@ -102,15 +102,6 @@ def record_plan(checked: CheckedUpdate, journal: Journal) -> RecordedPlan:
         # to hold back): every row now, as for a re-run.
         return RecordedPlan(*add(deliveries))
     return RecordedPlan(update, rows, deliveries[FIRST_PART:])
-
-
-def _channels_of(checked: CheckedUpdate) -> Iterator[ChannelConfig]:
-    """Each channel of the update's deliveries, once."""
-    seen: set[str] = set()
-    for r in checked.deliveries:
-        if r.channel.name not in seen:
-            seen.add(r.channel.name)
-            yield r.channel
 
 
 class Plan:
@@ -149,13 +140,17 @@ class Plan:
             return jobs, settled, None
         # The last of the first part: it would go out after the rest of the part anyway.
         held = jobs.pop()
-        return jobs, settled, self._later(recorded, held, on_settled)
+        # Where the rest starts, taken now: the caller lets go of `rows` before this runs.
+        later = self._later(recorded.rest, len(recorded.rows), held, on_settled)
+        return jobs, settled, later
 
     async def _later(
-        self, recorded: RecordedPlan, held: Job, on_settled: Callable[[Outcome], None]
+        self,
+        rest: list[RenderedDelivery],
+        start: int,
+        held: Job,
+        on_settled: Callable[[Outcome], None],
     ) -> AsyncIterator[list[Job]]:
-        start = len(recorded.rows)
-        rest = recorded.rest
         for at in range(0, len(rest), LATER_PART):
             began = time.monotonic()
             part = planned_rows(rest[at : at + LATER_PART])

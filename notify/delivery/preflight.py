@@ -62,6 +62,15 @@ class CheckedUpdate:
     def key(self) -> str:
         return self.draft.key
 
+    def channel_counts(self) -> dict[str, tuple[ChannelConfig, int]]:
+        """Each channel of the deliveries, in order, with how many of its deliveries are to be
+        sent (skipped ones not counted: a channel of only those counts 0)."""
+        counts: dict[str, tuple[ChannelConfig, int]] = {}
+        for r in self.deliveries:
+            config, count = counts.get(r.channel.name, (r.channel, 0))
+            counts[r.channel.name] = (config, count if r.skip_reason else count + 1)
+        return counts
+
 
 def preflight(
     request: UpdateRequest,

@@ -232,21 +232,20 @@ async def _dispatch(
         update = recorded.update
         plan = Plan(checked, config, journal, update, http)
         on_done = progress.done if progress is not None else None
-        settled: list[Outcome] = []
+        settled_later: list[Outcome] = []
 
-        def settled_later(outcome: Outcome) -> None:  # a row of a later part, sent by nobody
-            settled.append(outcome)
+        def settle_later(outcome: Outcome) -> None:  # a row of a later part, sent by nobody
+            settled_later.append(outcome)
             if on_done is not None:
                 on_done(outcome)
 
-        jobs, settled_now, more = plan.jobs_in_parts(recorded, settled_later)
-        settled[:0] = settled_now
+        jobs, settled, more = plan.jobs_in_parts(recorded, settle_later)
         recorded.rows.clear()  # the jobs hold what is needed; 100,000 rows need not stay alive
         if progress is not None:
             to_send = len(jobs) + (1 if more else 0)
             to_send += sum(1 for r in recorded.rest if not r.skip_reason)
             progress.planned(to_send)
-            for outcome in settled_now:
+            for outcome in settled:
                 progress.done(outcome)
         dispatcher = Dispatcher(journal, owner=owner, fallback=plan.fallback, on_done=on_done)
         # The config, the rendered plan and the jobs live until the run ends: frozen, the
@@ -260,7 +259,10 @@ async def _dispatch(
             for channel in plan.channels():
                 await channel.adapter.close()
         return UpdateResult(
-            checked, update.number, settled + outcomes, journal_failure=dispatcher.journal_failure
+            checked,
+            update.number,
+            settled + settled_later + outcomes,
+            journal_failure=dispatcher.journal_failure,
         )
 
 
@@ -268,13 +270,14 @@ def _fastest_fan_out(checked: CheckedUpdate, *, more_than: int) -> float:
     """The highest rate_limit (requests a second) among the channels with more than
     `more_than` deliveries planned; 0 when none has that many, or none of those is paced.
     (Rows a re-run finds settled count too: an upper bound is enough here.)"""
-    counts: Counter[str] = Counter()
-    rates: dict[str, float] = {}
-    for r in checked.deliveries:
-        if r.channel.rate_limit is not None and not r.skip_reason:
-            counts[r.channel.name] += 1
-            rates[r.channel.name] = r.channel.rate_limit.per_second
-    return max((rate for name, rate in rates.items() if counts[name] > more_than), default=0.0)
+    return max(
+        (
+            config.rate_limit.per_second
+            for config, count in checked.channel_counts().values()
+            if config.rate_limit is not None and count > more_than
+        ),
+        default=0.0,
+    )
 
 
 @contextmanager

@@ -53,10 +53,6 @@ class SpokenWriter(TextWriter):
     links as their words (a link that is only its address becomes a placeholder, removed later)."""
 
     bullet = ""
-    paragraph_sep = "\n\n"
-    item_sep = "\n"
-    soft_break = "\n"
-    hard_break = "\n"
     rule = ""
 
     def listing(self, node: SyntaxTreeNode) -> str:
