@@ -157,11 +157,8 @@ class SmsChannel(HttpChannel):
                 )
         return problems
 
-    def _region(self) -> str | None:
-        return self._default_region
-
     @functools.cached_property
-    def _default_region(self) -> str | None:  # asked once per recipient: read once
+    def _region(self) -> str | None:  # asked once per recipient: read once
         region = self.settings.default_region
         return region.upper() if region else None
 
@@ -171,7 +168,7 @@ class SmsChannel(HttpChannel):
         entries: Iterable[Any] = [to] if isinstance(to, str | Mapping) else (to or [])
         seen: set[str] = set()
         found: list[Recipient] = []
-        region = self._region()
+        region = self._region
         for entry in entries:
             # Audience files give rows with a phone column; the whole row reaches templates.
             fields = dict(entry) if isinstance(entry, Mapping) else {}
@@ -184,7 +181,7 @@ class SmsChannel(HttpChannel):
         return found
 
     def validate_recipient(self, recipient: Recipient) -> str | None:
-        if _e164(recipient.address, self._region()) is None:
+        if _e164(recipient.address, self._region) is None:
             return f"{recipient.address!r} is not a valid phone number: {_E164_HINT}"
         return None
 

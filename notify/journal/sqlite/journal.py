@@ -39,8 +39,8 @@ from notify.journal.sqlite.writes import (
     finish_values,
     insert_missing,
     insert_new_rows,
-    insert_planned,
     insert_update,
+    planned_ids,
     upsert_incident,
 )
 from notify.model import ThreadRef
@@ -135,8 +135,9 @@ class SqliteJournal(CallbackQueries, Journal):
             try:
                 with self._tx(write=True) as conn:
                     update = one(conn, Update, "SELECT * FROM updates WHERE key = ?", (key,))
-                    created = update is None
-                    if update is None:
+                    if update is not None:  # a re-run under its key: add the rows it lacks
+                        insert_missing(conn, update, deliveries)
+                    else:
                         update = insert_update(
                             conn,
                             incident,
@@ -147,10 +148,8 @@ class SqliteJournal(CallbackQueries, Journal):
                             next_update_at=next_update_at,
                             context=context,
                         )
-                    if not created:  # a re-run under its key: add the rows it lacks
-                        insert_missing(conn, update, deliveries)
-                    elif (rows := insert_new_rows(conn, update, deliveries)) is not None:
-                        return update, rows
+                        if (rows := insert_new_rows(conn, update, deliveries)) is not None:
+                            return update, rows
                     sql = "SELECT * FROM deliveries WHERE update_id = ? ORDER BY id"
                     return update, every(conn, Delivery, sql, (update.id,))
             except sqlite3.IntegrityError as exc:
@@ -173,7 +172,7 @@ class SqliteJournal(CallbackQueries, Journal):
                 raise JournalError(f"no update {update_id} in the journal")
             if (fresh := insert_new_rows(conn, update, planned)) is not None:
                 return fresh  # a plan recorded in parts, a fallback's rows: all new
-            ids = insert_planned(conn, update, planned)
+            ids = planned_ids(conn, update, planned)
             sql = "SELECT * FROM deliveries WHERE id = ?"
             return [d for i in ids if (d := one(conn, Delivery, sql, (i,)))]
 

@@ -124,27 +124,25 @@ def _planned_values(
 
 def insert_missing(
     conn: sqlite3.Connection, update: Update, planned: Iterable[PlannedDelivery]
-) -> list[tuple[Any, ...]]:
+) -> None:
     """Insert the planned rows the update lacks, in one statement (an audience of 100,000 is
-    one statement, not 100,000); return the values planned."""
-    rows = _planned_values(update, planned, utcnow_iso())
-    conn.executemany(_INSERT_PLANNED, rows)
-    return rows
+    one statement, not 100,000)."""
+    conn.executemany(_INSERT_PLANNED, _planned_values(update, planned, utcnow_iso()))
 
 
-def insert_planned(
-    conn: sqlite3.Connection, update: Update, planned: Iterable[PlannedDelivery]
+def planned_ids(
+    conn: sqlite3.Connection, update: Update, planned: Sequence[PlannedDelivery]
 ) -> list[int]:
-    """Insert the planned rows the update lacks; return every planned row's id, in order."""
-    rows = insert_missing(conn, update, planned)
-    # Then one query for their ids.
-    if len(rows) > 100:  # a whole audience: read every id of the update at once
+    """The id of every planned row of `update` (recorded already), in order."""
+    if len(planned) > 100:  # a whole audience: read every id of the update at once
         sql = "SELECT channel, recipient, id FROM deliveries WHERE update_id = ?"
         found = conn.execute(sql, (update.id,))
         ids = {(channel, recipient): i for channel, recipient, i in found}
-        return [int(ids[(row[2], row[4])]) for row in rows]
+        return [int(ids[(p.channel, p.recipient)]) for p in planned]
     sql = "SELECT id FROM deliveries WHERE update_id = ? AND channel = ? AND recipient = ?"
-    return [int(conn.execute(sql, (row[0], row[2], row[4])).fetchone()[0]) for row in rows]
+    return [
+        int(conn.execute(sql, (update.id, p.channel, p.recipient)).fetchone()[0]) for p in planned
+    ]
 
 
 def insert_new_rows(
